@@ -1,0 +1,56 @@
+"""The container every kgen loader returns."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Train, validation and test splits as uint8 NHWC arrays with integer labels.
+
+    `mean` and `std` are per-channel statistics of `x_train` in [0, 1] units,
+    the numbers `kgen.models.create(..., mean=, std=)` standardizes with.
+    """
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: tuple
+    mean: np.ndarray
+    std: np.ndarray
+
+    @property
+    def num_classes(self):
+        return len(self.class_names)
+
+    @property
+    def input_shape(self):
+        return tuple(self.x_train.shape[1:])
+
+    def summary(self):
+        return (
+            f"{self.name}: {len(self.x_train)} train, {len(self.x_val)} val, "
+            f"{len(self.x_test)} test images of {self.input_shape}, {self.num_classes} classes"
+        )
+
+
+def channel_statistics(images, chunk=8192):
+    """Per-channel mean and std of uint8 NHWC images in [0, 1] units, in chunks
+    so a 50,000-image set never becomes one float64 copy."""
+    channels = images.shape[-1]
+    total = np.zeros(channels)
+    total_sq = np.zeros(channels)
+    count = 0
+    for start in range(0, len(images), chunk):
+        block = images[start:start + chunk].reshape(-1, channels).astype(np.float64) / 255.0
+        total += block.sum(axis=0)
+        total_sq += np.square(block).sum(axis=0)
+        count += len(block)
+    mean = total / max(count, 1)
+    std = np.sqrt(np.maximum(total_sq / max(count, 1) - mean**2, 0.0))
+    return mean.astype(np.float32), std.astype(np.float32)

@@ -1,0 +1,21 @@
+"""Keras layers for the generalization playbook; all run on TensorFlow, JAX and PyTorch."""
+
+from kgen.layers.base import RandomImageLayer
+from kgen.layers.drop_connect import DropConnectDense
+from kgen.layers.flip import AlternatingFlip
+from kgen.layers.random_erasing import RandomErasing
+from kgen.layers.random_pad_crop import RandomPadCrop
+from kgen.layers.weight_normalization import (
+    WeightNormalization,
+    initialize_weight_normalization,
+)
+
+__all__ = [
+    "AlternatingFlip",
+    "DropConnectDense",
+    "RandomErasing",
+    "RandomImageLayer",
+    "RandomPadCrop",
+    "WeightNormalization",
+    "initialize_weight_normalization",
+]

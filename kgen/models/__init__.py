@@ -1,0 +1,29 @@
+"""kgen's CNN family: one configurable builder and a registry of named presets.
+
+    model = kgen.models.create("ladder-5", num_classes=10)
+    model = kgen.models.create("small-cnn", normalization="group")  # override a field
+    kgen.models.names()  # every preset
+"""
+
+from kgen.models.builder import build_cnn
+from kgen.models.config import Augmentation, Erasing, ModelConfig, Stage, TrainConfig
+from kgen.models.config import replace_fields
+from kgen.models.presets import LADDER, Preset, derive, get, names, register
+
+
+def create(name, input_shape=(32, 32, 3), num_classes=10, mean=None, std=None, **overrides):
+    """Build preset `name` as a `keras.Model`; `overrides` replace `ModelConfig` fields.
+
+    The model takes `uint8` images and returns logits. `mean` and `std` are the
+    per-channel statistics of the training images in [0, 1] units.
+    """
+    preset = get(name)
+    config = replace_fields(preset.model, overrides, "model")
+    return build_cnn(config, input_shape, num_classes, mean=mean, std=std,
+                     name=name.replace("-", "_"))
+
+
+__all__ = [
+    "LADDER", "Augmentation", "Erasing", "ModelConfig", "Preset", "Stage", "TrainConfig",
+    "build_cnn", "create", "derive", "get", "names", "register", "replace_fields",
+]

@@ -1,0 +1,196 @@
+"""Frozen, validated configurations for kgen's CNN family and its training."""
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from kgen.validation import (
+    check_choice,
+    check_int,
+    check_number,
+    check_probability,
+    check_range_pair,
+    check_rate,
+)
+
+NORMALIZATIONS = ("none", "batch", "layer", "instance", "group", "weight")
+BLOCK_ORDERS = ("conv-act-norm", "conv-norm-act")
+DOWNSAMPLES = ("maxpool", "stride", "none")
+HEADS = ("flatten", "avg", "max")
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "gelu", "silu")
+INITIALIZERS = ("he_normal", "glorot_uniform", "normal")
+OPTIMIZERS = ("adam", "adam_coupled_decay", "adamw", "sgd")
+SCHEDULES = ("constant", "exponential", "cosine", "warmup_linear")
+PAD_MODES = ("constant", "reflect")
+FLIPS = ("none", "random", "alternating")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A run of 3x3 convolutions at one width.
+
+    Attributes:
+        width: output channels of every convolution (before `width_multiplier`).
+        convs: convolutions per block.
+        blocks: blocks in the stage; with `residual`, each block gets a shortcut.
+        residual: add a shortcut around each block (identity, or a 1x1
+            convolution where the width or resolution changes).
+        downsample: `"maxpool"` halves the resolution after the stage,
+            `"stride"` with a stride-2 first convolution, `"none"` keeps it.
+        dropout: dropout rate after the stage.
+    """
+
+    width: int
+    convs: int = 2
+    blocks: int = 1
+    residual: bool = False
+    downsample: str = "maxpool"
+    dropout: float = 0.0
+
+    def __post_init__(self):
+        check_int("width", self.width, minimum=1)
+        check_int("convs", self.convs, minimum=1)
+        check_int("blocks", self.blocks, minimum=1)
+        check_choice("downsample", self.downsample, DOWNSAMPLES)
+        check_rate("dropout", self.dropout)
+
+
+@dataclass(frozen=True)
+class Erasing:
+    """Settings of `kgen.layers.RandomErasing` (torchvision's defaults)."""
+
+    p: float = 0.5
+    scale: tuple = (0.02, 0.33)
+    ratio: tuple = (0.3, 3.3)
+    value: float = 0.0
+
+    def __post_init__(self):
+        check_probability("p", self.p)
+        object.__setattr__(self, "scale", check_range_pair("scale", self.scale, 0.0, 1.0))
+        object.__setattr__(
+            self, "ratio", check_range_pair("ratio", self.ratio, strictly_positive=True)
+        )
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Training-only augmentation inside the model, applied in this order:
+    flip and pad-crop and rotation on pixels in [0, 1], then standardization,
+    then erasing (so an erasing `value` of 0 is the dataset mean, as in the
+    course's torchvision pipeline)."""
+
+    flip: str = "none"
+    pad_crop: int = 0
+    pad_mode: str = "constant"
+    rotation_degrees: float = 0.0
+    erasing: Erasing | None = None
+
+    def __post_init__(self):
+        check_choice("flip", self.flip, FLIPS)
+        check_int("pad_crop", self.pad_crop, minimum=0)
+        check_choice("pad_mode", self.pad_mode, PAD_MODES)
+        check_number("rotation_degrees", self.rotation_degrees, minimum=0.0, maximum=180.0)
+        if isinstance(self.erasing, dict):
+            object.__setattr__(self, "erasing", Erasing(**self.erasing))
+
+    @property
+    def active(self):
+        return (
+            self.flip != "none"
+            or self.pad_crop > 0
+            or self.rotation_degrees > 0
+            or self.erasing is not None
+        )
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything that defines a kgen CNN. Presets are instances of this."""
+
+    stages: tuple = (Stage(32), Stage(64), Stage(128))
+    width_multiplier: float = 1.0
+    stem_width: int = 0  # a single conv before the stages; 0 for none
+    block_order: str = "conv-act-norm"  # the course's Conv -> ReLU -> BatchNorm
+    normalization: str = "none"
+    norm_groups: int = 8
+    activation: str = "relu"
+    initializer: str = "he_normal"
+    l2: float = 0.0
+    residual: bool = False  # a shortcut around every block of every stage
+    head: str = "flatten"
+    head_units: tuple = (256,)
+    head_dropout: float = 0.0
+    drop_connect: float = 0.0  # DropConnect on the hidden head layers
+    logit_scale: float = 1.0  # ResNet-9 (Page 2018) multiplies logits by 0.125
+    augmentation: Augmentation = field(default_factory=Augmentation)
+
+    def __post_init__(self):
+        stages = tuple(Stage(**s) if isinstance(s, dict) else s for s in self.stages)
+        if not stages or not all(isinstance(s, Stage) for s in stages):
+            raise ValueError(f"`stages` must be a non-empty list of Stage. Received: stages={self.stages!r}")
+        object.__setattr__(self, "stages", stages)
+        object.__setattr__(self, "head_units", tuple(self.head_units))
+        if isinstance(self.augmentation, dict):
+            object.__setattr__(self, "augmentation", Augmentation(**self.augmentation))
+        check_number("width_multiplier", self.width_multiplier, minimum=0.0, min_inclusive=False)
+        check_int("stem_width", self.stem_width, minimum=0)
+        check_choice("block_order", self.block_order, BLOCK_ORDERS)
+        check_choice("normalization", self.normalization, NORMALIZATIONS)
+        check_int("norm_groups", self.norm_groups, minimum=1)
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("initializer", self.initializer, INITIALIZERS)
+        check_number("l2", self.l2, minimum=0.0)
+        check_choice("head", self.head, HEADS)
+        for units in self.head_units:
+            check_int("head_units", units, minimum=1)
+        check_rate("head_dropout", self.head_dropout)
+        check_rate("drop_connect", self.drop_connect)
+        check_number("logit_scale", self.logit_scale, minimum=0.0, min_inclusive=False)
+
+    def scaled_width(self, width):
+        return max(1, round(width * self.width_multiplier))
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a preset is trained: optimizer, schedule, batch and epochs."""
+
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    schedule: str = "constant"
+    gamma: float = 0.96  # per-epoch factor of the exponential schedule
+    warmup_epochs: float = 0.0
+    batch_size: int = 256
+    epochs: int = 30
+    label_smoothing: float = 0.0
+    early_stopping_patience: int = 0  # 0: off
+
+    def __post_init__(self):
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_number("learning_rate", self.learning_rate, minimum=0.0, min_inclusive=False)
+        check_number("weight_decay", self.weight_decay, minimum=0.0)
+        check_number("momentum", self.momentum, minimum=0.0, maximum=1.0, max_inclusive=False)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_number("gamma", self.gamma, minimum=0.0, maximum=1.0, min_inclusive=False)
+        check_number("warmup_epochs", self.warmup_epochs, minimum=0.0)
+        check_int("batch_size", self.batch_size, minimum=1)
+        check_int("epochs", self.epochs, minimum=1)
+        check_number("label_smoothing", self.label_smoothing, minimum=0.0, maximum=1.0,
+                     max_inclusive=False)
+        check_int("early_stopping_patience", self.early_stopping_patience, minimum=0)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+def replace_fields(config, overrides, what):
+    """`dataclasses.replace` with a clear error for unknown field names."""
+    names = [f.name for f in dataclasses.fields(config)]
+    for key in overrides:
+        if key not in names:
+            check_choice(f"{what} override", key, names)
+    return dataclasses.replace(config, **overrides)

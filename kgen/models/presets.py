@@ -1,0 +1,205 @@
+"""The registry of named presets: the ten ladder rungs and the reference networks.
+
+A preset is a `ModelConfig` plus the `TrainConfig` it is trained with, so a study
+can train any preset without knowing what it is. Each ladder rung is the previous
+rung with one delta, never a copy of model code.
+"""
+
+import dataclasses
+from dataclasses import dataclass
+
+from kgen.models.config import Augmentation, Erasing, ModelConfig, Stage, TrainConfig
+from kgen.validation import check_choice
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named model and training recipe.
+
+    Attributes:
+        name: registry key.
+        summary: one line on what the preset is or adds to its parent.
+        model: the `ModelConfig`.
+        train: the `TrainConfig`.
+        parent: the preset this one is derived from (the previous ladder rung).
+        course_val_accuracy: the CIFAR-10 validation accuracy the course reports
+            (a fraction), for reports to show beside measured figures.
+        course_train_accuracy: the course's train accuracy, where it gives one.
+    """
+
+    name: str
+    summary: str
+    model: ModelConfig
+    train: TrainConfig
+    parent: str | None = None
+    course_val_accuracy: float | None = None
+    course_train_accuracy: float | None = None
+
+
+_PRESETS = {}
+
+
+def register(preset):
+    if preset.name in _PRESETS:
+        raise ValueError(f"A preset named {preset.name!r} is already registered.")
+    _PRESETS[preset.name] = preset
+    return preset
+
+
+def get(name):
+    """The `Preset` called `name`; the error lists the closest names."""
+    check_choice("preset", name, tuple(_PRESETS))
+    return _PRESETS[name]
+
+
+def names():
+    return list(_PRESETS)
+
+
+def derive(parent, name, summary, model=None, augmentation=None, train=None, **course):
+    """Register `parent` plus a delta: field overrides of its model, augmentation, train."""
+    parent = get(parent)
+    model_config = dataclasses.replace(parent.model, **(model or {}))
+    if augmentation:
+        model_config = dataclasses.replace(
+            model_config,
+            augmentation=dataclasses.replace(model_config.augmentation, **augmentation),
+        )
+    return register(Preset(
+        name=name,
+        summary=summary,
+        model=model_config,
+        train=dataclasses.replace(parent.train, **(train or {})),
+        parent=parent.name,
+        **course,
+    ))
+
+
+# === The ladder ===
+# Widths, epochs and the course's figures follow the course's CIFAR-10 ladder;
+# its accuracies are fractions of the validation set.
+LADDER_EPOCHS = 50
+
+register(Preset(
+    name="ladder-0",
+    summary="baseline: VGG-like 3x3 convs + ReLU + MaxPool, flatten, dense; Adam 1e-3, He init",
+    model=ModelConfig(
+        stages=(Stage(32), Stage(64), Stage(128)),
+        head="flatten",
+        head_units=(256,),
+        initializer="he_normal",
+    ),
+    train=TrainConfig(optimizer="adam", learning_rate=1e-3, batch_size=256, epochs=LADDER_EPOCHS),
+    course_val_accuracy=0.78,
+))
+derive("ladder-0", "ladder-1", "+ RandomErasing(p=0.75, scale=(0.01, 0.3), ratio=(1, 1), value=0)",
+       augmentation={"erasing": Erasing(p=0.75, scale=(0.01, 0.3), ratio=(1.0, 1.0), value=0.0)},
+       course_val_accuracy=0.80)
+derive("ladder-1", "ladder-2", "+ BatchNorm after every conv (Conv -> ReLU -> BN)",
+       model={"normalization": "batch"}, course_val_accuracy=0.84)
+derive("ladder-2", "ladder-3", "+ Dropout after each stage and before the classifier",
+       model={
+           "stages": (Stage(32, dropout=0.2), Stage(64, dropout=0.3), Stage(128, dropout=0.4)),
+           "head_dropout": 0.5,
+       },
+       course_val_accuracy=0.866)
+derive("ladder-3", "ladder-4", "+ L2 kernel regularizer 5e-4 on every conv and dense kernel",
+       model={"l2": 5e-4})
+derive("ladder-4", "ladder-5", "+ pad-2 random crop + horizontal flip",
+       augmentation={"pad_crop": 2, "flip": "random"},
+       course_val_accuracy=0.906, course_train_accuracy=0.92)
+derive("ladder-5", "ladder-6", "+ exponential LR decay, gamma 0.96 per epoch",
+       train={"schedule": "exponential", "gamma": 0.96},
+       course_val_accuracy=0.906, course_train_accuracy=0.98)
+derive("ladder-6", "ladder-7", "+ more capacity (2x widths, 3 convs per stage) + rotation 5 degrees",
+       model={"stages": (Stage(64, convs=3, dropout=0.2), Stage(128, convs=3, dropout=0.3),
+                         Stage(256, convs=3, dropout=0.4))},
+       augmentation={"rotation_degrees": 5.0},
+       course_val_accuracy=0.93, course_train_accuracy=0.96)
+derive("ladder-7", "ladder-8", "+ residual skip connections around every stage",
+       model={"residual": True}, course_val_accuracy=0.93, course_train_accuracy=0.97)
+derive("ladder-8", "ladder-9", "+ double the width of every conv",
+       model={"width_multiplier": 2.0}, course_val_accuracy=0.945, course_train_accuracy=0.983)
+
+LADDER = tuple(f"ladder-{rung}" for rung in range(10))
+
+# === Reference networks ===
+register(Preset(
+    name="small-cnn",
+    summary="Conv16-Conv32-Conv64 with ReLU and MaxPool, global average pooling, dense "
+            "(the normalization study's model)",
+    model=ModelConfig(
+        stages=(Stage(16, convs=1), Stage(32, convs=1), Stage(64, convs=1)),
+        block_order="conv-norm-act",
+        head="avg",
+        head_units=(),
+    ),
+    train=TrainConfig(optimizer="adam", learning_rate=1e-3, batch_size=256, epochs=30),
+))
+
+register(Preset(
+    name="vgg16-cifar",
+    summary="VGG-16 with BatchNorm for 32x32 inputs (13 convs, 512-unit head)",
+    model=ModelConfig(
+        stages=(Stage(64, convs=2), Stage(128, convs=2), Stage(256, convs=3),
+                Stage(512, convs=3), Stage(512, convs=3)),
+        block_order="conv-norm-act",
+        normalization="batch",
+        head="flatten",
+        head_units=(512,),
+        head_dropout=0.5,
+        l2=2.5e-4,  # = PyTorch SGD weight_decay 5e-4: the L2 gradient is 2 * l2 * W
+        augmentation=Augmentation(flip="random", pad_crop=4),
+    ),
+    train=TrainConfig(optimizer="sgd", learning_rate=0.05, momentum=0.9, schedule="cosine",
+                      batch_size=256, epochs=100),
+))
+
+# Page (2018), "How to train your ResNet": prep, layer1 + residual, layer2,
+# layer3 + residual, global max pool, logits scaled by 0.125.
+register(Preset(
+    name="resnet9",
+    summary="ResNet-9 (Page 2018): prep-64, 128 + residual, 256, 512 + residual, max pool",
+    model=ModelConfig(
+        stem_width=64,
+        stages=(
+            Stage(128, convs=1),
+            Stage(128, convs=2, residual=True, downsample="none"),
+            Stage(256, convs=1),
+            Stage(512, convs=1),
+            Stage(512, convs=2, residual=True, downsample="none"),
+        ),
+        block_order="conv-norm-act",
+        normalization="batch",
+        head="max",
+        head_units=(),
+        logit_scale=0.125,
+        l2=2.5e-4,  # = weight decay 5e-4 on the gradient
+        augmentation=Augmentation(flip="random", pad_crop=4, pad_mode="reflect",
+                                  erasing=Erasing(p=0.5, scale=(0.0625, 0.0625), ratio=(1.0, 1.0))),
+    ),
+    train=TrainConfig(optimizer="sgd", learning_rate=0.4, momentum=0.9, schedule="warmup_linear",
+                      warmup_epochs=5, batch_size=512, epochs=24, label_smoothing=0.2),
+))
+
+register(Preset(
+    name="resnet18-cifar",
+    summary="ResNet-18 for 32x32 inputs: 3x3 stem, four stages of two basic blocks, strided",
+    model=ModelConfig(
+        stem_width=64,
+        stages=(
+            Stage(64, convs=2, blocks=2, residual=True, downsample="none"),
+            Stage(128, convs=2, blocks=2, residual=True, downsample="stride"),
+            Stage(256, convs=2, blocks=2, residual=True, downsample="stride"),
+            Stage(512, convs=2, blocks=2, residual=True, downsample="stride"),
+        ),
+        block_order="conv-norm-act",
+        normalization="batch",
+        head="avg",
+        head_units=(),
+        l2=2.5e-4,
+        augmentation=Augmentation(flip="random", pad_crop=4),
+    ),
+    train=TrainConfig(optimizer="sgd", learning_rate=0.1, momentum=0.9, schedule="cosine",
+                      batch_size=256, epochs=100),
+))

@@ -1,0 +1,72 @@
+"""Optimizers by name, and the three ways to penalize large weights.
+
+Three things are all called "weight decay" in the course and its sources; they
+are different, and kgen names each:
+
+- An L2 `kernel_regularizer` (`ModelConfig.l2 = lambda`) adds `lambda * ||W||^2`
+  to the loss, so it adds `2 * lambda * W` to the gradient of each kernel, and
+  Adam then rescales that term like any other gradient.
+- `adam_coupled_decay` is PyTorch's `torch.optim.Adam(weight_decay=lambda)`, the
+  course's optimizer: `lambda * W` is added to the gradient of every parameter
+  before Adam's moments (so `l2 = lambda / 2` on kernels only is the same thing
+  for those kernels).
+- `adamw` is decoupled weight decay (Loshchilov and Hutter 2019, `torch.optim.AdamW`,
+  `keras.optimizers.AdamW`): `W <- W - lr * lambda * W` besides the Adam step,
+  untouched by Adam's scaling.
+"""
+
+import keras
+from keras import ops
+
+from kgen.validation import check_choice, check_number
+
+NAMES = ("adam", "adam_coupled_decay", "adamw", "sgd")
+
+
+@keras.saving.register_keras_serializable(package="kgen")
+class AdamCoupledDecay(keras.optimizers.Adam):
+    """Adam with PyTorch's coupled weight decay: `grad <- grad + decay * W` for every
+    trainable variable, before the moment estimates. Keras' own `weight_decay`
+    argument is decoupled (AdamW's), which is why this is separate."""
+
+    def __init__(self, learning_rate=0.001, coupled_weight_decay=0.0, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.coupled_weight_decay = check_number(
+            "coupled_weight_decay", coupled_weight_decay, minimum=0.0
+        )
+
+    def apply(self, grads, trainable_variables=None):
+        variables = self._trainable_variables if trainable_variables is None else trainable_variables
+        if self.coupled_weight_decay:
+            grads = [
+                None if grad is None
+                else grad + ops.cast(self.coupled_weight_decay, grad.dtype) * ops.cast(var, grad.dtype)
+                for grad, var in zip(grads, variables)
+            ]
+        return super().apply(grads, trainable_variables)
+
+    def get_config(self):
+        return {**super().get_config(), "coupled_weight_decay": self.coupled_weight_decay}
+
+
+def create(name, learning_rate, weight_decay=0.0, momentum=0.9, **kwargs):
+    """A Keras optimizer by kgen name: adam, adam_coupled_decay, adamw or sgd.
+
+    `weight_decay` means what the name says it means (see the module docstring);
+    plain `adam` takes none (use `ModelConfig.l2` or one of the others).
+    """
+    check_choice("optimizer", name, NAMES)
+    check_number("weight_decay", weight_decay, minimum=0.0)
+    if name == "adam":
+        if weight_decay:
+            raise ValueError(
+                "`adam` takes no weight decay: use `adam_coupled_decay` (PyTorch's Adam), "
+                f"`adamw` (decoupled) or an L2 regularizer. Received: weight_decay={weight_decay}"
+            )
+        return keras.optimizers.Adam(learning_rate, **kwargs)
+    if name == "adam_coupled_decay":
+        return AdamCoupledDecay(learning_rate, coupled_weight_decay=weight_decay, **kwargs)
+    if name == "adamw":
+        return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay, **kwargs)
+    return keras.optimizers.SGD(learning_rate, momentum=momentum, nesterov=momentum > 0,
+                                weight_decay=weight_decay or None, **kwargs)
