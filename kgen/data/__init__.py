@@ -1,5 +1,20 @@
-"""Datasets as uint8 NHWC arrays: `kgen.data.load(name)`; `kgen.data.names()`."""
+"""Datasets as uint8 NHWC arrays: `kgen.data.load(name)`; `kgen.data.names()`.
 
+Only numpy, Pillow and the standard library are imported here, so
+`import kgen.data` is fast and does not choose a Keras backend.
+"""
+
+from kgen.data.checks import check_images, check_labels
 from kgen.data.dataset import Dataset, channel_statistics
+from kgen.data.loading import load, names
+from kgen.data.storage import default_data_dir
 
-__all__ = ["Dataset", "channel_statistics"]
+__all__ = [
+    "Dataset",
+    "channel_statistics",
+    "check_images",
+    "check_labels",
+    "default_data_dir",
+    "load",
+    "names",
+]

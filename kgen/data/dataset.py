@@ -11,6 +11,8 @@ class Dataset:
 
     `mean` and `std` are per-channel statistics of `x_train` in [0, 1] units,
     the numbers `kgen.models.create(..., mean=, std=)` standardizes with.
+    `skipped_files` lists the unreadable image files a folder load with
+    `skip_bad=True` left out (empty otherwise).
     """
 
     name: str
@@ -23,6 +25,7 @@ class Dataset:
     class_names: tuple
     mean: np.ndarray
     std: np.ndarray
+    skipped_files: tuple = ()
 
     @property
     def num_classes(self):

@@ -1,0 +1,115 @@
+"""`kgen.data.load(name)`: one entry point for every dataset kgen knows."""
+
+import inspect
+
+import numpy as np
+
+from kgen.data.dataset import Dataset, channel_statistics
+from kgen.data.splits import stratified_split
+from kgen.validation import check_choice, check_int, check_number, received
+
+FOLDER_PREFIX = "folder:"
+
+
+def _registry():
+    # Imported here so `import kgen.data` stays cheap: a loader's module is only
+    # read when its dataset is asked for.
+    from kgen.data import cifar, folder, mnist, synthetic
+
+    return {
+        "synthetic": synthetic.load_synthetic,
+        "cifar10": cifar.load_cifar10,
+        "cifar100": cifar.load_cifar100,
+        "mnist": mnist.load_mnist,
+        "fashion_mnist": mnist.load_fashion_mnist,
+        FOLDER_PREFIX: folder.load_folder,
+    }
+
+
+def names():
+    """The dataset names `load` accepts, besides `"folder:PATH"` for an image folder."""
+    return ("synthetic", "cifar10", "cifar100", "mnist", "fashion_mnist")
+
+
+def load(name="synthetic", data_dir=None, validation_split=0.1, seed=0, **options):
+    """Loads a dataset as uint8 NHWC arrays with int64 labels.
+
+    Args:
+        name: one of `names()`, or `"folder:PATH"` for `PATH/<class>/<image>` files.
+        data_dir: where archives are looked for, downloaded to and where decoded
+            folders are cached. Default: env `KGEN_DATA`, else
+            `$KERAS_HOME/datasets`, else `~/.keras/datasets` (as `keras.datasets`).
+        validation_split: fraction of each class of the train split moved to
+            the validation split, in [0, 1); 0 gives empty validation arrays.
+        seed: chooses the validation split (and nothing else: the images and
+            the test split are the same for every seed).
+        **options: dataset specific, e.g. `train_size` for `"synthetic"`,
+            `label_mode` for `"cifar100"`, `image_size` for folders.
+
+    Returns:
+        A `Dataset`; `mean`/`std` are per-channel statistics of `x_train`
+        after the validation split was carved off.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"`name` must be a string. {received('name', name)}")
+    validation_split = check_number(
+        "validation_split", validation_split, minimum=0.0, maximum=1.0, max_inclusive=False
+    )
+    seed = check_int("seed", seed, minimum=0)
+    registry = _registry()
+    if name.startswith(FOLDER_PREFIX):
+        path = name[len(FOLDER_PREFIX):]
+        if not path:
+            raise ValueError(
+                f"A folder dataset needs a path after 'folder:'. {received('name', name)}"
+            )
+        loader = registry[FOLDER_PREFIX]
+        options = {"path": path, **options}
+    else:
+        try:
+            check_choice("name", name, names())
+        except ValueError as error:
+            raise ValueError(f"{error} (or 'folder:PATH' for an image folder)") from None
+        loader = registry[name]
+    _check_options(name, loader, options)
+    loaded = loader(data_dir=data_dir, **options)
+    return split_dataset(name, loaded, validation_split, seed)
+
+
+def split_dataset(name, loaded, validation_split, seed):
+    """Carves the validation split off the train split and wraps a `Dataset`."""
+    x_train, y_train, x_test, y_test, class_names = loaded[:5]
+    skipped_files = tuple(loaded[5]) if len(loaded) > 5 else ()
+    keep, carved = stratified_split(y_train, validation_split, seed)
+    x_val, y_val = x_train[carved], y_train[carved]
+    if len(carved):
+        x_train, y_train = x_train[keep], y_train[keep]
+    mean, std = channel_statistics(x_train)
+    return Dataset(
+        name=name,
+        x_train=x_train,
+        y_train=np.asarray(y_train, dtype=np.int64),
+        x_val=x_val,
+        y_val=np.asarray(y_val, dtype=np.int64),
+        x_test=x_test,
+        y_test=np.asarray(y_test, dtype=np.int64),
+        class_names=tuple(class_names),
+        mean=mean,
+        std=std,
+        skipped_files=skipped_files,
+    )
+
+
+def _check_options(name, loader, options):
+    accepted = [
+        parameter
+        for parameter in inspect.signature(loader).parameters
+        if parameter not in ("data_dir", "path")
+    ]
+    for option in options:
+        if option in ("data_dir", "path") or option not in accepted:
+            choices = ", ".join(accepted) if accepted else "none"
+            raise ValueError(
+                f"Unknown option {option!r} for dataset {name!r}. Options it accepts: "
+                f"{choices}. {received(option, options[option])}"
+            )

@@ -1,0 +1,103 @@
+"""The procedural `synthetic` dataset: shapes, determinism, speed, no colour shortcut."""
+
+import time
+
+import numpy as np
+import pytest
+
+import kgen.data
+from kgen.data.synthetic import CLASS_NAMES, generate_images
+
+
+@pytest.fixture(scope="module")
+def small_synthetic():
+    return kgen.data.load("synthetic", train_size=2000, test_size=500)
+
+
+def test_shapes_dtypes_and_balance(small_synthetic):
+    data = small_synthetic
+    assert data.x_train.dtype == np.uint8 and data.x_train.shape[1:] == (32, 32, 3)
+    assert len(data.x_train) + len(data.x_val) == 2000
+    assert len(data.x_val) == 200  # validation_split=0.1, 20 per class
+    assert data.x_test.shape == (500, 32, 32, 3)
+    assert data.y_train.dtype == np.int64
+    assert data.class_names == CLASS_NAMES and data.num_classes == 10
+    assert np.bincount(data.y_val, minlength=10).tolist() == [20] * 10
+    assert np.bincount(data.y_train, minlength=10).tolist() == [180] * 10
+
+
+def test_same_arguments_same_images_and_data_seed_changes_them():
+    first, labels = generate_images(300, data_seed=3)
+    again, labels_again = generate_images(300, data_seed=3)
+    other, _ = generate_images(300, data_seed=4)
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(labels, labels_again)
+    assert not np.array_equal(first, other)
+
+
+def test_growing_the_set_keeps_its_first_images():
+    small, small_labels = generate_images(1500)
+    large, large_labels = generate_images(2500)
+    np.testing.assert_array_equal(small, large[:1500])
+    np.testing.assert_array_equal(small_labels, large_labels[:1500])
+
+
+def test_train_and_test_are_different_images(small_synthetic):
+    assert not np.array_equal(small_synthetic.x_train[:100], small_synthetic.x_test[:100])
+
+
+def test_seed_changes_only_the_validation_split():
+    first = kgen.data.load("synthetic", seed=0, train_size=500, test_size=100)
+    second = kgen.data.load("synthetic", seed=1, train_size=500, test_size=100)
+    np.testing.assert_array_equal(first.x_test, second.x_test)
+    assert not np.array_equal(first.x_val, second.x_val)
+
+
+def test_images_use_the_full_range_and_vary(small_synthetic):
+    x = small_synthetic.x_train
+    assert x.min() == 0 and x.max() == 255
+    assert x.reshape(len(x), -1).std(axis=1).min() > 5  # no blank images
+
+
+def test_mean_colour_does_not_predict_the_class(small_synthetic):
+    # A nearest-class-mean classifier on per-image mean RGB must be near chance
+    # (10%): the class is in the shape, never in a colour statistic.
+    data = small_synthetic
+    train_means = data.x_train.reshape(len(data.x_train), -1, 3).mean(axis=1)
+    test_means = data.x_test.reshape(len(data.x_test), -1, 3).mean(axis=1)
+    centroids = np.stack([train_means[data.y_train == k].mean(axis=0) for k in range(10)])
+    distances = ((test_means[:, None, :] - centroids[None]) ** 2).sum(axis=-1)
+    accuracy = (distances.argmin(axis=1) == data.y_test).mean()
+    assert accuracy < 0.16  # chance is 0.10; 500 test images give sd ~0.013
+
+
+def test_classes_are_flip_symmetric_in_distribution(small_synthetic):
+    # Mirroring must not change class statistics: the mean image of each class
+    # and of its mirror agree up to sampling noise.
+    data = small_synthetic
+    for label in range(10):
+        mean_image = data.x_train[data.y_train == label].astype(np.float64).mean(axis=0)
+        mirrored = mean_image[:, ::-1]
+        assert np.abs(mean_image - mirrored).mean() < 6.0
+
+
+def test_ten_thousand_images_in_under_five_seconds():
+    start = time.perf_counter()
+    images, _ = generate_images(10_000)
+    elapsed = time.perf_counter() - start
+    assert images.shape == (10_000, 32, 32, 3)
+    assert elapsed < 5.0, f"generating 10,000 images took {elapsed:.1f} s"
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [("train_size", 0), ("test_size", -1), ("data_seed", -2), ("train_size", 2.5)],
+)
+def test_bad_sizes_are_refused(option, value):
+    with pytest.raises((ValueError, TypeError), match=option):
+        kgen.data.load("synthetic", **{option: value})
+
+
+def test_unknown_option_is_refused_with_the_accepted_ones():
+    with pytest.raises(ValueError, match=r"Unknown option 'trian_size'.*train_size"):
+        kgen.data.load("synthetic", trian_size=10)
