@@ -23,7 +23,7 @@ class DropConnectDense(keras.layers.Dense):
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, inputs, training=None):
-        kernel = self.kernel
+        kernel = ops.convert_to_tensor(self.kernel)
         if training and self.rate > 0:
             keep = keras.random.uniform(ops.shape(kernel), seed=self.seed_generator) >= self.rate
             kernel = ops.where(keep, kernel / (1.0 - self.rate), ops.zeros_like(kernel))

@@ -92,7 +92,7 @@ def initialize_weight_normalization(model, images, epsilon=1e-6):
     for layer in wrapped:
         feature_model = keras.Model(model.inputs, layer.input)
         features = feature_model(images, training=False)
-        layer.g.assign(ops.ones_like(layer.g))
+        layer.g.assign(ops.ones(layer.g.shape))
         t = ops.convert_to_numpy(layer.pre_activation(features))
         if layer.layer.use_bias:
             t = t - ops.convert_to_numpy(layer.layer.bias)
