@@ -4,8 +4,9 @@ import inspect
 
 import numpy as np
 
-from kgen.data.dataset import Dataset, channel_statistics
+from kgen.data.dataset import Dataset
 from kgen.data.splits import stratified_split
+from kgen.data.statistics import histogram_channel_statistics
 from kgen.validation import check_choice, check_int, check_number, received
 
 FOLDER_PREFIX = "folder:"
@@ -64,15 +65,16 @@ def load(name="synthetic", data_dir=None, validation_split=0.1, seed=0, **option
                 f"A folder dataset needs a path after 'folder:'. {received('name', name)}"
             )
         loader = registry[FOLDER_PREFIX]
-        options = {"path": path, **options}
+        arguments = (path,)
     else:
         try:
             check_choice("name", name, names())
         except ValueError as error:
             raise ValueError(f"{error} (or 'folder:PATH' for an image folder)") from None
         loader = registry[name]
+        arguments = ()
     _check_options(name, loader, options)
-    loaded = loader(data_dir=data_dir, **options)
+    loaded = loader(*arguments, data_dir=data_dir, **options)
     return split_dataset(name, loaded, validation_split, seed)
 
 
@@ -84,7 +86,7 @@ def split_dataset(name, loaded, validation_split, seed):
     x_val, y_val = x_train[carved], y_train[carved]
     if len(carved):
         x_train, y_train = x_train[keep], y_train[keep]
-    mean, std = channel_statistics(x_train)
+    mean, std = histogram_channel_statistics(x_train)
     return Dataset(
         name=name,
         x_train=x_train,

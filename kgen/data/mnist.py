@@ -1,9 +1,149 @@
-"""Placeholder until the loader lands."""
+"""MNIST and Fashion-MNIST from the files `keras.datasets` uses, offline first.
+
+MNIST: `<data_dir>/mnist.npz` (keys x_train, y_train, x_test, y_test), read with
+`allow_pickle=False` and checked against the sha256 Keras publishes.
+Fashion-MNIST: the four gzipped IDX files under `<data_dir>/fashion-mnist/`,
+checked by their IDX headers and sizes.
+"""
+
+import gzip
+import hashlib
+import zlib
+
+import numpy as np
+
+from kgen.data import storage
+from kgen.data.storage import DatasetFileError, resolve_data_dir
+from kgen.validation import received
+
+KERAS_DATASETS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+MNIST_FILE = "mnist.npz"
+MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+FASHION_FOLDER = "fashion-mnist"
+FASHION_FILES = {
+    "x_train": "train-images-idx3-ubyte.gz",
+    "y_train": "train-labels-idx1-ubyte.gz",
+    "x_test": "t10k-images-idx3-ubyte.gz",
+    "y_test": "t10k-labels-idx1-ubyte.gz",
+}
+MNIST_CLASS_NAMES = tuple(str(digit) for digit in range(10))
+FASHION_CLASS_NAMES = (
+    "t-shirt/top", "trouser", "pullover", "dress", "coat",
+    "sandal", "shirt", "sneaker", "bag", "ankle boot",
+)
+# IDX magic numbers: 0x00000801 = unsigned byte, rank 1; 0x00000803 = rank 3.
+_IDX_LABELS_MAGIC = 2049
+_IDX_IMAGES_MAGIC = 2051
 
 
 def load_mnist(data_dir=None, pad_to_32=False, rgb=False):
-    raise NotImplementedError("mnist loader not written yet")
+    """MNIST digits as (N, 28, 28, 1) uint8 (see `_shape_images` for the options)."""
+    _check_flags(pad_to_32, rgb)
+    data_dir = resolve_data_dir(data_dir)
+    path = storage.fetch(MNIST_FILE, KERAS_DATASETS_URL + MNIST_FILE, data_dir, dataset="mnist")
+    _check_sha256(path, MNIST_SHA256)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in ("x_train", "y_train", "x_test", "y_test")}
+    except Exception as error:  # not a zip, missing key, object arrays, truncated
+        raise DatasetFileError(
+            f"{path} is corrupt or not the Keras mnist.npz ({type(error).__name__}: {error}). "
+            f"Delete it and place it again. {received('path', str(path))}"
+        ) from None
+    return _finish(arrays, MNIST_CLASS_NAMES, pad_to_32, rgb, path)
 
 
 def load_fashion_mnist(data_dir=None, pad_to_32=False, rgb=False):
-    raise NotImplementedError("fashion_mnist loader not written yet")
+    """Fashion-MNIST as (N, 28, 28, 1) uint8 (see `_shape_images` for the options)."""
+    _check_flags(pad_to_32, rgb)
+    data_dir = resolve_data_dir(data_dir)
+    arrays = {}
+    for key, filename in FASHION_FILES.items():
+        path = storage.fetch(
+            filename, KERAS_DATASETS_URL + filename, data_dir,
+            subdir=FASHION_FOLDER, dataset="fashion_mnist",
+        )
+        arrays[key] = read_idx(path, images=key.startswith("x"))
+    return _finish(arrays, FASHION_CLASS_NAMES, pad_to_32, rgb, data_dir / FASHION_FOLDER)
+
+
+def read_idx(path, images):
+    """Parses a gzipped IDX file of uint8 images (N, H, W) or labels (N,)."""
+    try:
+        with gzip.open(path, "rb") as handle:
+            raw = handle.read()
+    except (OSError, EOFError, zlib.error) as error:
+        raise DatasetFileError(
+            f"{path} is corrupt or truncated ({type(error).__name__}: {error}). "
+            f"Delete it and place it again. {received('path', str(path))}"
+        ) from None
+    rank = 3 if images else 1
+    header_size = 4 * (1 + rank)
+    magic = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else None
+    expected_magic = _IDX_IMAGES_MAGIC if images else _IDX_LABELS_MAGIC
+    if magic != expected_magic or len(raw) < header_size:
+        raise DatasetFileError(
+            f"{path} is not an IDX {'image' if images else 'label'} file (magic number "
+            f"{magic}, expected {expected_magic}). {received('path', str(path))}"
+        )
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(rank))
+    body = np.frombuffer(raw, dtype=np.uint8, offset=header_size)
+    if body.size != int(np.prod(shape)):
+        raise DatasetFileError(
+            f"{path} is truncated: its header promises {shape} values but it holds "
+            f"{body.size}. {received('path', str(path))}"
+        )
+    return body.reshape(shape)
+
+
+def _check_sha256(path, expected):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != expected:
+        raise DatasetFileError(
+            f"{path} is corrupt or not the Keras mnist.npz: its sha256 is "
+            f"{digest.hexdigest()}, expected {expected}. Delete it and place it again. "
+            f"{received('path', str(path))}"
+        )
+
+
+def _check_flags(pad_to_32, rgb):
+    for name, value in (("pad_to_32", pad_to_32), ("rgb", rgb)):
+        if not isinstance(value, bool):
+            raise TypeError(f"`{name}` must be True or False. {received(name, value)}")
+
+
+def _finish(arrays, class_names, pad_to_32, rgb, source):
+    for key in ("x_train", "x_test"):
+        images = arrays[key]
+        if images.dtype != np.uint8 or images.ndim != 3:
+            raise DatasetFileError(
+                f"{source}: {key} must be uint8 (N, H, W) images, found dtype "
+                f"{images.dtype} and shape {images.shape}. {received('path', str(source))}"
+            )
+        arrays[key] = _shape_images(images, pad_to_32, rgb)
+    for key, images_key in (("y_train", "x_train"), ("y_test", "x_test")):
+        labels = np.asarray(arrays[key]).reshape(-1).astype(np.int64)
+        if len(labels) != len(arrays[images_key]):
+            raise DatasetFileError(
+                f"{source}: {len(labels)} labels for {len(arrays[images_key])} images in "
+                f"{key}. {received('path', str(source))}"
+            )
+        arrays[key] = labels
+    return arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"], class_names
+
+
+def _shape_images(images, pad_to_32, rgb):
+    """(N, 28, 28) -> (N, 28, 28, 1).
+
+    `pad_to_32=True` adds a 2-pixel black border (32x32, the CIFAR size, so the
+    same model fits both); `rgb=True` repeats the channel three times.
+    """
+    images = images[..., None]
+    if pad_to_32:
+        images = np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0)))
+    if rgb:
+        images = np.repeat(images, 3, axis=-1)
+    return np.ascontiguousarray(images)

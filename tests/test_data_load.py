@@ -1,0 +1,185 @@
+"""`kgen.data.load` itself: names, argument errors, splits, statistics, validators."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import kgen.data
+from kgen.data.splits import stratified_split
+from kgen.data.statistics import histogram_channel_statistics
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    return kgen.data.load("synthetic", train_size=1000, test_size=500, validation_split=0.2,
+                          seed=3)
+
+
+def test_names_lists_every_dataset():
+    assert kgen.data.names() == ("synthetic", "cifar10", "cifar100", "mnist", "fashion_mnist")
+
+
+def test_import_pulls_in_no_deep_learning_framework():
+    code = ("import sys, kgen.data; "
+            "print(sorted(m for m in ('keras', 'tensorflow', 'jax', 'torch') "
+            "if m in sys.modules))")
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True).stdout
+    assert output.strip() == "[]"
+
+
+def test_unknown_name_suggests_the_closest():
+    with pytest.raises(ValueError, match=r"Did you mean 'cifar10'.*Received: name='cifar'"):
+        kgen.data.load("cifar")
+
+
+def test_name_must_be_a_string():
+    with pytest.raises(TypeError, match="Received: name=10"):
+        kgen.data.load(10)
+
+
+def test_folder_prefix_needs_a_path():
+    with pytest.raises(ValueError, match="needs a path after 'folder:'"):
+        kgen.data.load("folder:")
+
+
+@pytest.mark.parametrize("split", [1.0, 1.5, -0.1])
+def test_validation_split_outside_zero_one_is_refused(split):
+    with pytest.raises(ValueError, match=f"Received: validation_split={split}"):
+        kgen.data.load("synthetic", validation_split=split)
+
+
+def test_validation_split_must_be_a_number():
+    with pytest.raises(TypeError, match="validation_split"):
+        kgen.data.load("synthetic", validation_split="10%")
+
+
+def test_seed_must_be_a_non_negative_int():
+    with pytest.raises(ValueError, match="Received: seed=-1"):
+        kgen.data.load("synthetic", seed=-1)
+
+
+def test_zero_validation_split_gives_empty_arrays_of_the_right_shape():
+    data = kgen.data.load("synthetic", train_size=500, test_size=10, validation_split=0)
+    assert data.x_val.shape == (0, 32, 32, 3) and data.x_val.dtype == np.uint8
+    assert data.y_val.shape == (0,) and data.y_val.dtype == np.int64
+    assert len(data.x_train) == 500
+
+
+def test_validation_split_is_stratified(synthetic):
+    assert np.bincount(synthetic.y_val, minlength=10).tolist() == [20] * 10
+    assert np.bincount(synthetic.y_train, minlength=10).tolist() == [80] * 10
+
+
+def test_validation_never_overlaps_train_or_test(synthetic):
+    def fingerprints(images):
+        return {image.tobytes() for image in images}
+
+    val = fingerprints(synthetic.x_val)
+    assert len(val) == len(synthetic.x_val)
+    assert not val & fingerprints(synthetic.x_train)
+    assert not val & fingerprints(synthetic.x_test)
+
+
+def test_same_seed_same_split_other_seed_other_split(synthetic):
+    again = kgen.data.load("synthetic", train_size=1000, test_size=500, validation_split=0.2,
+                           seed=3)
+    other = kgen.data.load("synthetic", train_size=1000, test_size=500, validation_split=0.2,
+                           seed=4)
+    np.testing.assert_array_equal(again.x_val, synthetic.x_val)
+    assert not np.array_equal(other.x_val, synthetic.x_val)
+
+
+def test_statistics_come_from_the_train_split_after_carving(synthetic):
+    mean, std = kgen.data.channel_statistics(synthetic.x_train)
+    np.testing.assert_allclose(synthetic.mean, mean, atol=1e-6)
+    np.testing.assert_allclose(synthetic.std, std, atol=1e-6)
+    full_mean, _ = kgen.data.channel_statistics(
+        np.concatenate([synthetic.x_train, synthetic.x_val]))
+    assert not np.allclose(full_mean, synthetic.mean, atol=1e-7)
+    assert synthetic.mean.dtype == np.float32 and synthetic.mean.shape == (3,)
+
+
+def test_histogram_statistics_match_the_reference():
+    images = np.random.default_rng(0).integers(0, 256, (300, 7, 5, 3), dtype=np.uint8)
+    images[:100] //= 3  # uneven channels and values
+    for got, expected in zip(histogram_channel_statistics(images),
+                             kgen.data.channel_statistics(images)):
+        np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+def test_stratified_split_rounds_per_class_and_keeps_order():
+    labels = np.array([0] * 10 + [1] * 5 + [2] * 1)
+    keep, carved = stratified_split(labels, 0.2, seed=0)
+    assert np.bincount(labels[carved], minlength=3).tolist() == [2, 1, 0]
+    assert np.all(np.diff(keep) > 0) and np.all(np.diff(carved) > 0)
+    assert sorted(np.concatenate([keep, carved]).tolist()) == list(range(16))
+
+
+def test_dataset_summary_names_the_sizes(synthetic):
+    assert synthetic.summary() == ("synthetic: 800 train, 200 val, 500 test images of "
+                                   "(32, 32, 3), 10 classes")
+
+
+# === check_images / check_labels ===
+
+
+def test_check_images_accepts_uint8_nhwc():
+    images = np.zeros((2, 8, 8, 3), np.uint8)
+    assert kgen.data.check_images(images, num_channels=3, height=8, width=8) is images
+
+
+def test_check_images_explains_float_input():
+    with pytest.raises(ValueError, match=r"uint8 pixel values 0\.\.255.*Received: x_train="):
+        kgen.data.check_images(np.zeros((2, 8, 8, 3), np.float32), name="x_train")
+
+
+@pytest.mark.parametrize("shape", [(8, 8, 3), (2, 8, 8, 3, 1)])
+def test_check_images_wants_rank_4(shape):
+    with pytest.raises(ValueError, match=r"rank 4.*Received: x=array of shape"):
+        kgen.data.check_images(np.zeros(shape, np.uint8))
+
+
+@pytest.mark.parametrize("keyword, value", [("num_channels", 1), ("height", 9), ("width", 7)])
+def test_check_images_checks_each_dimension(keyword, value):
+    with pytest.raises(ValueError, match=f"{keyword}={value}"):
+        kgen.data.check_images(np.zeros((2, 8, 8, 3), np.uint8), **{keyword: value})
+
+
+def test_check_images_wants_an_array():
+    with pytest.raises(TypeError, match="Received: x=list"):
+        kgen.data.check_images([[0]])
+
+
+def test_check_labels_accepts_flat_and_column_labels():
+    np.testing.assert_array_equal(kgen.data.check_labels(np.array([[1], [2]]), 3), [1, 2])
+    np.testing.assert_array_equal(kgen.data.check_labels(np.array([0, 2], np.int32), 3),
+                                  [0, 2])
+
+
+@pytest.mark.parametrize("labels, message", [
+    (np.array([0, 3]), r"\[0, 3\); found values in \[0, 3\]"),
+    (np.array([-1, 0]), r"found values in \[-1, 0\]"),
+    (np.array([0.0, 1.0]), "integer dtype"),
+    (np.zeros((2, 3), np.int64), "not one-hot"),
+])
+def test_check_labels_refuses_bad_labels(labels, message):
+    with pytest.raises(ValueError, match=message):
+        kgen.data.check_labels(labels, 3, name="y_train")
+
+
+def test_check_labels_wants_one_label_per_image():
+    with pytest.raises(ValueError, match="3 images but 2 labels"):
+        kgen.data.check_labels(np.array([0, 1]), 3, x=np.zeros((3, 4, 4, 3), np.uint8))
+
+
+def test_check_labels_wants_an_array():
+    with pytest.raises(TypeError, match="Received: y=list"):
+        kgen.data.check_labels([0, 1], 3)
+
+
+def test_loaded_datasets_pass_the_validators(synthetic):
+    kgen.data.check_images(synthetic.x_train, num_channels=3, height=32, width=32)
+    kgen.data.check_labels(synthetic.y_train, synthetic.num_classes, x=synthetic.x_train)
