@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import io
 import pickle
+import pickletools
 import tarfile
 from pathlib import Path
 
@@ -31,11 +32,30 @@ def md5_of(path):
 
 
 def pickle_bytes(obj):
-    # The original batches are Python 2 pickles whose str keys load as bytes
-    # under encoding="bytes". Protocol 3 writes bytes with the BINBYTES opcode,
-    # which loads the same way; protocol 2 would need `_codecs.encode`, a
-    # global the restricted unpickler rightly refuses.
-    return pickle.dumps(obj, protocol=3)
+    """A pickle shaped like the original Python 2 CIFAR batches.
+
+    Those are protocol-2 pickles whose byte strings are Python 2 `str`
+    (BINSTRING opcodes, read back as bytes under encoding="bytes") and whose
+    arrays name `numpy.core.multiarray._reconstruct`. Python 3 cannot write
+    that directly (protocol 2 would wrap bytes in `_codecs.encode`), so this
+    writes protocol 3 and rewrites its bytes opcodes and numpy module name.
+    """
+    python3 = pickle.dumps(obj, protocol=3)
+    operations = list(pickletools.genops(python3))
+    python2 = bytearray()
+    for index, (opcode, _, position) in enumerate(operations):
+        end = operations[index + 1][2] if index + 1 < len(operations) else len(python3)
+        chunk = python3[position:end]
+        if opcode.name == "PROTO":
+            chunk = b"\x80\x02"
+        elif opcode.name == "SHORT_BINBYTES":
+            chunk = b"U" + chunk[1:]  # SHORT_BINSTRING: same length byte and payload
+        elif opcode.name == "BINBYTES":
+            chunk = b"T" + chunk[1:]  # BINSTRING: same 4-byte length and payload
+        elif opcode.name == "GLOBAL":
+            chunk = chunk.replace(b"numpy._core.multiarray", b"numpy.core.multiarray")
+        python2 += chunk
+    return bytes(python2)
 
 
 def cifar10_python_files(train, test, class_names):

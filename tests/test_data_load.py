@@ -11,6 +11,13 @@ from kgen.data.splits import stratified_split
 from kgen.data.statistics import histogram_channel_statistics
 
 
+@pytest.fixture(autouse=True)
+def _seed_everything():
+    # Replaces conftest's per-test Keras seeding and clear_session (about 0.3 s
+    # a test, mostly garbage collection): kgen.data never touches Keras.
+    yield
+
+
 @pytest.fixture(scope="module")
 def synthetic():
     return kgen.data.load("synthetic", train_size=1000, test_size=500, validation_split=0.2,

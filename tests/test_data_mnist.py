@@ -13,6 +13,13 @@ from kgen.data.storage import DatasetFileError
 from tests.data_helpers import idx_gz_bytes
 
 
+@pytest.fixture(autouse=True)
+def _seed_everything():
+    # Replaces conftest's per-test Keras seeding and clear_session (about 0.3 s
+    # a test, mostly garbage collection): kgen.data never touches Keras.
+    yield
+
+
 @pytest.fixture
 def digits():
     rng = np.random.default_rng(7)

@@ -3,6 +3,7 @@ refused with a clear error, and nothing they ask for happens."""
 
 import os
 import pickle
+import pickletools
 import tarfile
 
 import numpy as np
@@ -14,10 +15,18 @@ from kgen.data.safe_archive import UnsafeArchiveError, read_tar_members, restric
 from tests.data_helpers import (
     cifar10_python_files,
     md5_of,
+    pickle_bytes,
     random_images,
     write_folder,
     write_tar_gz,
 )
+
+
+@pytest.fixture(autouse=True)
+def _seed_everything():
+    # Replaces conftest's per-test Keras seeding and clear_session (about 0.3 s
+    # a test, mostly garbage collection): kgen.data never touches Keras.
+    yield
 
 CLASS_NAMES = tuple(f"class_{i}" for i in range(10))
 
@@ -138,3 +147,16 @@ def test_unsafe_member_is_refused_even_when_not_requested(tmp_path):
                            extra_members=[unsafe_member("parent")])
     with pytest.raises(UnsafeArchiveError):
         read_tar_members(archive, ["top/wanted"])
+
+
+def test_python2_style_batches_use_only_the_allowed_globals():
+    # The test archives mimic the originals (protocol 2, BINSTRING, numpy.core):
+    # they must name exactly the globals the allowlist holds.
+    data = pickle_bytes({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 1]})
+    globals_named = {arg for opcode, arg, _ in pickletools.genops(data)
+                     if opcode.name == "GLOBAL"}
+    assert globals_named == {"numpy.core.multiarray _reconstruct", "numpy ndarray",
+                             "numpy dtype"}
+    assert data[:2] == b"\x80\x02"
+    batch = restricted_unpickle(data)
+    assert batch[b"labels"] == [0, 1] and batch[b"data"].shape == (2, 3072)

@@ -9,6 +9,13 @@ import kgen.data
 from kgen.data.synthetic import CLASS_NAMES, generate_images
 
 
+@pytest.fixture(autouse=True)
+def _seed_everything():
+    # Replaces conftest's per-test Keras seeding and clear_session (about 0.3 s
+    # a test, mostly garbage collection): kgen.data never touches Keras.
+    yield
+
+
 @pytest.fixture(scope="module")
 def small_synthetic():
     return kgen.data.load("synthetic", train_size=2000, test_size=500)

@@ -7,9 +7,10 @@ Only numpy, Pillow and the standard library are imported here, so
 from kgen.data.checks import check_images, check_labels
 from kgen.data.dataset import Dataset, channel_statistics
 from kgen.data.loading import load, names
-from kgen.data.storage import default_data_dir
+from kgen.data.storage import DatasetFileError, default_data_dir
 
 __all__ = [
+    "DatasetFileError",
     "Dataset",
     "channel_statistics",
     "check_images",
