@@ -1,0 +1,245 @@
+"""Every preset and every builder option, looped over the registry (timm-style)."""
+
+import keras
+import numpy as np
+import pytest
+
+import kgen.models
+from kgen.layers import DropConnectDense, RandomErasing, RandomPadCrop, WeightNormalization
+from kgen.models import ModelConfig, Stage, build_cnn
+from tests.helpers import fit_one_step, random_images, run_model_saving_test
+
+# Full-size parameter counts for 32x32x3 inputs and 10 classes, pinned so that an
+# accidental change of architecture shows up. Equal on every backend.
+PARAMETER_COUNTS = {
+    "ladder-0": 814_122,
+    "ladder-1": 814_122,
+    "ladder-2": 815_914,
+    "ladder-3": 815_914,
+    "ladder-4": 815_914,
+    "ladder-5": 815_914,
+    "ladder-6": 815_914,
+    "ladder-7": 2_976_778,
+    "ladder-8": 3_017_930,
+    "ladder-9": 9_948_810,
+    "small-cnn": 24_234,
+    "vgg16-cifar": 14_995_146,
+    "resnet9": 6_577_610,
+    "resnet18-cifar": 11_179_978,
+}
+
+
+def layer_types(model):
+    return {type(layer) for layer in model._flatten_layers()}
+
+
+def test_every_preset_has_a_pinned_count():
+    assert sorted(PARAMETER_COUNTS) == sorted(kgen.models.names())
+
+
+@pytest.mark.parametrize("name", kgen.models.names())
+def test_parameter_count(name):
+    assert kgen.models.create(name).count_params() == PARAMETER_COUNTS[name]
+
+
+@pytest.mark.parametrize("name", kgen.models.names())
+def test_preset_trains_and_saves(name, tmp_path):
+    # A narrow copy of the preset: the same layers, cheap enough for every backend.
+    model = kgen.models.create(name, width_multiplier=0.125, num_classes=4)
+    images = random_images(4)
+    symbolic = model(keras.KerasTensor((None, 32, 32, 3), dtype="uint8"))
+    assert tuple(symbolic.shape) == (None, 4)
+    fit_one_step(model, images, np.arange(4))
+    run_model_saving_test(model, images, tmp_path)
+
+
+# What each ladder rung claims to add, checked on the built model.
+LADDER_CLAIMS = {
+    "ladder-1": [RandomErasing],
+    "ladder-2": [keras.layers.BatchNormalization],
+    "ladder-3": [keras.layers.Dropout],
+    "ladder-5": [RandomPadCrop, keras.layers.RandomFlip],
+    "ladder-7": [keras.layers.RandomRotation],
+    "ladder-8": [keras.layers.Add],
+}
+
+
+@pytest.mark.parametrize("rung", range(10))
+def test_ladder_is_cumulative(rung):
+    name = f"ladder-{rung}"
+    present = layer_types(kgen.models.create(name))
+    claimed = [t for r in range(rung + 1) for t in LADDER_CLAIMS.get(f"ladder-{r}", [])]
+    for layer_type in claimed:
+        assert layer_type in present, f"{name} lacks {layer_type.__name__}"
+    later = [t for r in range(rung + 1, 10) for t in LADDER_CLAIMS.get(f"ladder-{r}", [])]
+    for layer_type in later:
+        if layer_type is keras.layers.Dropout and rung < 3:
+            assert layer_type not in present
+
+
+def test_ladder_regularizer_schedule_and_width():
+    def regularized(model):
+        return [layer for layer in model.layers if getattr(layer, "kernel_regularizer", None)]
+
+    assert not regularized(kgen.models.create("ladder-3"))
+    ladder4 = kgen.models.create("ladder-4")
+    kernels = [layer for layer in ladder4.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))]
+    assert kernels and all(layer.kernel_regularizer.l2 == pytest.approx(5e-4) for layer in kernels)
+    assert kgen.models.get("ladder-5").train.schedule == "constant"
+    assert kgen.models.get("ladder-6").train.schedule == "exponential"
+    assert kgen.models.get("ladder-6").train.gamma == 0.96
+    width = lambda model: model.get_layer("stage0_block0_unit0_conv").filters  # noqa: E731
+    assert width(kgen.models.create("ladder-9")) == 2 * width(kgen.models.create("ladder-8"))
+    erasing = kgen.models.create("ladder-1").get_layer("random_erasing")
+    assert (erasing.p, erasing.scale, erasing.ratio, erasing.value) == (0.75, (0.01, 0.3), (1.0, 1.0), 0.0)
+
+
+def test_every_preset_carries_training_settings():
+    for name in kgen.models.names():
+        train = kgen.models.get(name).train
+        assert train.epochs >= 1 and train.batch_size >= 1 and train.learning_rate > 0
+    assert kgen.models.get("ladder-0").train.batch_size == 256
+
+
+# === Builder options: one test per branch ===
+def build(**fields):
+    base = ModelConfig(stages=(Stage(8, convs=1), Stage(16, convs=1)), head_units=(8,))
+    import dataclasses
+
+    return build_cnn(dataclasses.replace(base, **fields), input_shape=(16, 16, 3), num_classes=3)
+
+
+@pytest.mark.parametrize(
+    "normalization, layer_type, check",
+    [
+        ("batch", keras.layers.BatchNormalization, lambda layer: layer.epsilon == 1e-5),
+                # Over (H, W, C) of each sample; Keras stores the axes negative or positive.
+        ("layer", keras.layers.LayerNormalization,
+         lambda layer: sorted(axis % 4 for axis in layer.axis) == [1, 2, 3]),
+        # One group per channel (Keras turns groups=-1 into the channel count).
+        ("instance", keras.layers.GroupNormalization,
+         lambda layer: layer.groups in (-1, layer.input.shape[-1])),
+        ("group", keras.layers.GroupNormalization, lambda layer: layer.groups == 8),
+        ("weight", WeightNormalization, lambda layer: True),
+    ],
+)
+def test_normalization_choice(normalization, layer_type, check):
+    model = build(normalization=normalization)
+    found = [layer for layer in model._flatten_layers() if type(layer) is layer_type]
+    assert len(found) == 2 and all(check(layer) for layer in found)
+    norm_types = {keras.layers.BatchNormalization, keras.layers.LayerNormalization,
+                  keras.layers.GroupNormalization, WeightNormalization}
+    assert not (layer_types(build(normalization="none")) & norm_types)
+
+
+@pytest.mark.parametrize("order, expected", [
+    ("conv-act-norm", ["conv", "relu", "batchnorm"]),
+    ("conv-norm-act", ["conv", "batchnorm", "relu"]),
+])
+def test_block_order_and_bias(order, expected):
+    model = build(normalization="batch", block_order=order)
+    names = [layer.name.split("_")[-1] for layer in model.layers if layer.name.startswith("stage0_block0_unit0")]
+    assert names == expected
+    # A conv bias is dropped only when the normalization directly follows the conv.
+    assert model.get_layer("stage0_block0_unit0_conv").use_bias == (order == "conv-act-norm")
+
+
+@pytest.mark.parametrize("head, layer_type", [
+    ("flatten", keras.layers.Flatten), ("avg", keras.layers.GlobalAveragePooling2D),
+    ("max", keras.layers.GlobalMaxPooling2D),
+])
+def test_head_choice(head, layer_type):
+    types = layer_types(build(head=head))
+    assert layer_type in types
+    others = {keras.layers.Flatten, keras.layers.GlobalAveragePooling2D,
+              keras.layers.GlobalMaxPooling2D} - {layer_type}
+    assert not (types & others)
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "elu", "selu", "gelu", "silu"])
+def test_activation_choice(activation):
+    model = build(activation=activation)
+    assert model.get_layer(f"stage0_block0_unit0_{activation}").activation.__name__ == activation
+
+
+@pytest.mark.parametrize("initializer, expected", [
+    ("he_normal", keras.initializers.HeNormal), ("glorot_uniform", keras.initializers.GlorotUniform),
+    ("normal", keras.initializers.RandomNormal),
+])
+def test_initializer_choice(initializer, expected):
+    conv = build(initializer=initializer).get_layer("stage0_block0_unit0_conv")
+    assert isinstance(conv.kernel_initializer, expected)
+    if initializer == "normal":
+        assert conv.kernel_initializer.stddev == 0.01
+
+
+def test_residual_shortcuts():
+    model = build(residual=True, stages=(Stage(8, convs=2), Stage(8, convs=2), Stage(16, convs=2)))
+    adds = [layer for layer in model.layers if isinstance(layer, keras.layers.Add)]
+    assert len(adds) == 3
+    projections = [layer.name for layer in model.layers if layer.name.endswith("projection")]
+    # 3 -> 8 channels and 8 -> 16 need a 1x1 projection; 8 -> 8 is the identity.
+    assert projections == ["stage0_block0_projection", "stage2_block0_projection"]
+    assert model.get_layer("stage0_block0_projection").kernel_size == (1, 1)
+
+
+def test_strided_downsample():
+    model = build(stages=(Stage(8, convs=2, blocks=2, residual=True, downsample="stride"),))
+    assert model.get_layer("stage0_block0_unit0_conv").strides == (2, 2)
+    assert model.get_layer("stage0_block1_unit0_conv").strides == (1, 1)
+    assert model.get_layer("stage0_block0_projection").strides == (2, 2)
+    assert not [layer for layer in model.layers if isinstance(layer, keras.layers.MaxPooling2D)]
+
+
+def test_dropout_and_drop_connect_placement():
+    model = build(stages=(Stage(8, convs=1, dropout=0.25),), head_dropout=0.5, drop_connect=0.3)
+    assert model.get_layer("stage0_dropout").rate == 0.25
+    assert model.get_layer("classifier_dropout").rate == 0.5
+    assert isinstance(model.get_layer("head0_dropconnect"), DropConnectDense)
+
+
+def test_width_multiplier_scales_every_conv():
+    model = build(width_multiplier=0.5)
+    assert [layer.filters for layer in model.layers if isinstance(layer, keras.layers.Conv2D)] == [4, 8]
+
+
+def test_model_outputs_float32_logits_under_mixed_precision():
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = build()
+        out = model(random_images(2, 16, 16))
+        assert keras.backend.standardize_dtype(out.dtype) == "float32"
+    finally:
+        keras.config.set_dtype_policy("float32")
+
+
+# === Bad input ===
+@pytest.mark.parametrize("kwargs, match", [
+    ({"input_shape": (32, 32)}, "input_shape"),
+    ({"input_shape": (0, 32, 3)}, "input_shape"),
+    ({"num_classes": 1}, "num_classes"),
+    ({"mean": (0.5, 0.5)}, "mean"),
+    ({"std": 0.0}, "std"),
+    ({"normalisation": "batch"}, "normalization"),  # the suggestion names the right field
+    ({"l2": -1e-4}, "l2"),
+    ({"head_dropout": 1.0}, "head_dropout"),
+    ({"head": "mean"}, "head"),
+    ({"activation": "relu6"}, "activation"),
+])
+def test_create_rejects_bad_arguments(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        kgen.models.create("small-cnn", **kwargs)
+
+
+def test_unknown_preset_suggests_names():
+    with pytest.raises(ValueError, match="ladder-1"):
+        kgen.models.create("ladder1")
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"width": 0}, "width"), ({"convs": 0}, "convs"), ({"downsample": "avgpool"}, "downsample"),
+    ({"dropout": 1.0}, "dropout"),
+])
+def test_stage_rejects_bad_arguments(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        Stage(**{"width": 8, **kwargs})
