@@ -38,8 +38,10 @@ def test_import_pulls_in_no_deep_learning_framework():
 
 
 def test_unknown_name_suggests_the_closest():
-    with pytest.raises(ValueError, match=r"Did you mean 'cifar10'.*Received: name='cifar'"):
+    with pytest.raises(ValueError, match=r"Did you mean 'cifar10'.*Received: name='cifar'$"):
         kgen.data.load("cifar")
+    with pytest.raises(ValueError, match=r"Did you mean 'folder:PATH'"):
+        kgen.data.load("folder")
 
 
 def test_name_must_be_a_string():

@@ -89,9 +89,11 @@ def test_classes_are_flip_symmetric_in_distribution(small_synthetic):
 
 
 def test_ten_thousand_images_in_under_five_seconds():
-    start = time.perf_counter()
+    # CPU time of this process, so other busy processes cannot make it flaky;
+    # generation is single-threaded numpy, so on an idle machine it equals wall time.
+    start = time.process_time()
     images, _ = generate_images(10_000)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert images.shape == (10_000, 32, 32, 3)
     assert elapsed < 5.0, f"generating 10,000 images took {elapsed:.1f} s"
 

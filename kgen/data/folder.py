@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from kgen.data.splits import stratified_split
+from kgen.data.splits import stratified_split, take_rows
 from kgen.data.storage import atomic_write, resolve_data_dir
 from kgen.validation import check_int, check_number, received
 
@@ -261,8 +261,8 @@ def _finish(arrays, class_names, skipped, test_split, test_seed):
         x_test, y_test = arrays["x_test"], arrays["y_test"]
     else:
         keep, carved = stratified_split(y_train, test_split, test_seed)
-        x_test, y_test = x_train[carved], y_train[carved]
-        x_train, y_train = x_train[keep], y_train[keep]
+        x_test, y_test = take_rows(x_train, carved), take_rows(y_train, carved)
+        x_train, y_train = take_rows(x_train, keep), take_rows(y_train, keep)
     return x_train, y_train, x_test, y_test, class_names, skipped
 
 

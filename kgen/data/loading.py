@@ -5,7 +5,7 @@ import inspect
 import numpy as np
 
 from kgen.data.dataset import Dataset
-from kgen.data.splits import stratified_split
+from kgen.data.splits import stratified_split, take_rows
 from kgen.data.statistics import histogram_channel_statistics
 from kgen.validation import check_choice, check_int, check_number, received
 
@@ -67,10 +67,7 @@ def load(name="synthetic", data_dir=None, validation_split=0.1, seed=0, **option
         loader = registry[FOLDER_PREFIX]
         arguments = (path,)
     else:
-        try:
-            check_choice("name", name, names())
-        except ValueError as error:
-            raise ValueError(f"{error} (or 'folder:PATH' for an image folder)") from None
+        check_choice("name", name, (*names(), FOLDER_PREFIX + "PATH"))
         loader = registry[name]
         arguments = ()
     _check_options(name, loader, options)
@@ -83,9 +80,9 @@ def split_dataset(name, loaded, validation_split, seed):
     x_train, y_train, x_test, y_test, class_names = loaded[:5]
     skipped_files = tuple(loaded[5]) if len(loaded) > 5 else ()
     keep, carved = stratified_split(y_train, validation_split, seed)
-    x_val, y_val = x_train[carved], y_train[carved]
+    x_val, y_val = take_rows(x_train, carved), take_rows(y_train, carved)
     if len(carved):
-        x_train, y_train = x_train[keep], y_train[keep]
+        x_train, y_train = take_rows(x_train, keep), take_rows(y_train, keep)
     mean, std = histogram_channel_statistics(x_train)
     return Dataset(
         name=name,
