@@ -1,0 +1,49 @@
+"""Run under one backend: `save DIR` writes models and their predictions, `predict DIR`
+loads the other backends' models and predicts with them. Used by test_cross_backend."""
+
+import os
+import sys
+
+import numpy as np
+
+# Presets at small widths that together hold every kind of layer kgen builds.
+MODELS = {
+    "ladder9": ("ladder-9", {"width_multiplier": 0.125}),
+    "weightnorm_dropconnect": ("small-cnn", {"normalization": "weight", "head": "flatten",
+                                             "head_units": (16,), "drop_connect": 0.3}),
+    "resnet9": ("resnet9", {"width_multiplier": 0.125}),
+}
+
+
+def main(mode, folder):
+    import keras
+
+    import kgen.models
+
+    backend = keras.backend.backend()
+    images = np.load(os.path.join(folder, "images.npy"))
+    if mode == "save":
+        for key, (preset, overrides) in MODELS.items():
+            keras.utils.set_random_seed(hash(backend) % 1000)
+            model = kgen.models.create(preset, **overrides)
+            # Move BatchNorm's running statistics off their 0/1 start, so inference
+            # exercises them.
+            model.compile("sgd", "sparse_categorical_crossentropy")
+            for layer in model.layers:
+                if isinstance(layer, keras.layers.BatchNormalization):
+                    layer.moving_mean.assign(np.random.default_rng(0).normal(size=layer.moving_mean.shape))
+                    layer.moving_variance.assign(np.random.default_rng(1).uniform(0.5, 2.0, size=layer.moving_variance.shape))
+            model.save(os.path.join(folder, f"{key}_{backend}.keras"))
+            np.save(os.path.join(folder, f"{key}_{backend}_by_{backend}.npy"),
+                    keras.ops.convert_to_numpy(model(images, training=False)))
+    else:
+        for name in os.listdir(folder):
+            if not name.endswith(".keras") or name.endswith(f"_{backend}.keras"):
+                continue
+            model = keras.saving.load_model(os.path.join(folder, name), safe_mode=True)
+            np.save(os.path.join(folder, f"{name[:-len('.keras')]}_by_{backend}.npy"),
+                    keras.ops.convert_to_numpy(model(images, training=False)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

@@ -1,0 +1,48 @@
+"""A `.keras` file saved under one backend predicts the same under the other two."""
+
+import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.cross_backend_worker import MODELS
+
+BACKENDS = ("tensorflow", "jax", "torch")
+WORKER = Path(__file__).with_name("cross_backend_worker.py")
+
+pytestmark = pytest.mark.cross
+
+
+def run_worker(backend, mode, folder):
+    env = {**os.environ, "KERAS_BACKEND": backend,
+           "PYTHONPATH": str(WORKER.parents[1]) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    completed = subprocess.run([sys.executable, str(WORKER), mode, str(folder)], env=env,
+                               capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def predictions(tmp_path_factory):
+    for backend in BACKENDS:
+        pytest.importorskip({"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[backend])
+    folder = tmp_path_factory.mktemp("cross")
+    np.save(folder / "images.npy",
+            np.random.default_rng(0).integers(0, 256, (8, 32, 32, 3), dtype=np.uint8))
+    for backend in BACKENDS:
+        run_worker(backend, "save", folder)
+    for backend in BACKENDS:
+        run_worker(backend, "predict", folder)
+    return folder
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+@pytest.mark.parametrize("saved_by, loaded_by", list(itertools.permutations(BACKENDS, 2)))
+def test_predictions_agree_across_backends(predictions, model, saved_by, loaded_by):
+    expected = np.load(predictions / f"{model}_{saved_by}_by_{saved_by}.npy")
+    actual = np.load(predictions / f"{model}_{saved_by}_by_{loaded_by}.npy")
+    assert np.abs(expected).max() > 1e-3  # a real output, not all zeros
+    assert np.abs(actual - expected).max() < 1e-4
