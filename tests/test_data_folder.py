@@ -26,8 +26,10 @@ CIFAR10_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
 
 def real_cifar10_folder():
     """The 50,000 CIFAR-10 training JPEGs in `../shared` beside the repository."""
-    shared = os.environ.get("KGEN_SHARED_DATA")
-    candidates = [Path(shared) / "cifar10-jpeg/train"] if shared else []
+    shared = os.environ.get("KGEN_SHARED_DATA")  # the shared/ or the shared/data folder
+    candidates = []
+    if shared:
+        candidates += [Path(shared) / "data/cifar10-jpeg/train", Path(shared) / "cifar10-jpeg/train"]
     candidates.append(Path(__file__).resolve().parents[2] / "shared/data/cifar10-jpeg/train")
     for candidate in candidates:
         if candidate.is_dir():
