@@ -1,0 +1,481 @@
+"""`kgen`: run the ladder and the studies, rebuild reports, list what exists.
+
+    kgen ladder --quick --out runs/ladder
+    kgen study normalization --seeds 5 --backend jax
+    kgen study --file my_study.toml
+    kgen train ladder-5 --set l2=1e-4 --epochs 20
+    kgen report runs/ladder
+    kgen list
+
+Keras reads `KERAS_BACKEND` once, when it is first imported, so this module
+imports neither Keras nor `kgen.models` at import time: `--backend` is applied
+first and the training modules are imported after it.
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import kgen
+from kgen.validation import check_choice, received
+
+BACKENDS = ("tensorflow", "jax", "torch")
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(ValueError):
+    """Bad input on the command line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line (`kgen: error: ...`), exit code 2."""
+
+    def error(self, message):
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def main(argv=None):
+    """Entry point of the `kgen` console script; returns the exit code."""
+    # TensorFlow's C++ start-up messages hide the progress lines.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_USAGE
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print("\nkgen: interrupted. Run the same command again to resume: finished runs are "
+              "kept and the unfinished one continues from its last completed epoch.",
+              file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
+    except (UsageError, _InputError) as error:
+        message = " ".join(str(error).split())
+        print(f"kgen: error: {message}", file=sys.stderr, flush=True)
+        return EXIT_USAGE
+
+
+class _InputError(ValueError):
+    """A kgen ValueError/TypeError raised while checking input, before training."""
+
+
+def build_parser():
+    parser = _Parser(
+        prog="kgen",
+        description="Run kgen's generalization ladder and ablation studies on any Keras "
+                    "backend, and report train accuracy, validation accuracy and their gap "
+                    "per variant, with the spread over seeds.",
+        epilog="Run `kgen COMMAND --help` for a command's options. Docs: docs/getting-started.md",
+    )
+    parser.add_argument("--version", action="version", version=f"kgen {kgen.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    ladder = commands.add_parser(
+        "ladder", help="train the ten ladder rungs (ladder-0 ... ladder-9) and report",
+        description="Train the ten cumulative rungs of the ladder (presets ladder-0 ... "
+                    "ladder-9), each from scratch, and write a report with train accuracy, "
+                    "validation accuracy and their gap per rung.",
+    )
+    _add_run_options(ladder, default_out="runs/ladder")
+    ladder.set_defaults(handler=_ladder)
+
+    study = commands.add_parser(
+        "study", help="run a built-in study or one from a TOML/JSON file",
+        description="Run a study: a list of named variants (a preset plus overrides). "
+                    "Built-in: ladder, normalization, overfitting, training (`kgen list`). "
+                    "Your own: --file my_study.toml (format: docs/studies.md).",
+    )
+    study.add_argument("name", nargs="?", help="a built-in study (see `kgen list`)")
+    study.add_argument("--file", metavar="FILE",
+                       help="a study in a .toml or .json file instead of a built-in name")
+    _add_run_options(study, default_out="runs/STUDY")
+    study.set_defaults(handler=_study)
+
+    train = commands.add_parser(
+        "train", help="train one preset (a one-variant study) and report",
+        description="Train one preset, optionally with field overrides, with the same "
+                    "files, resumption and report as a study.",
+    )
+    train.add_argument("preset", help="a preset name (see `kgen list`)")
+    train.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                       dest="overrides",
+                       help="override a ModelConfig, Augmentation or TrainConfig field, e.g. "
+                            "--set l2=1e-4 --set normalization=group --set flip=random; "
+                            "VALUE is read as JSON when it parses, else as a string "
+                            "(repeatable)")
+    _add_run_options(train, default_out="runs/train-PRESET")
+    train.set_defaults(handler=_train)
+
+    report = commands.add_parser(
+        "report", help="rebuild a study's report from its files (no training, no Keras)",
+        description="Rebuild results.csv, results.json, report.md and the plots of a study "
+                    "folder from its study.json and run files alone.",
+    )
+    report.add_argument("dir", help="the study's output folder (its --out)")
+    report.set_defaults(handler=_report)
+
+    listing = commands.add_parser(
+        "list", help="list presets, studies and datasets",
+        description="List the model presets, the built-in studies and the datasets.",
+    )
+    listing.add_argument("--backend", choices=BACKENDS,
+                         help="Keras backend to import the presets with (default: "
+                              "$KERAS_BACKEND, else Keras' default)")
+    listing.set_defaults(handler=_list)
+
+    bench = commands.add_parser(
+        "bench", help="benchmarks (kgen.bench); `kgen bench --help` for its options",
+        add_help=False,
+        description="Delegated to kgen.bench.",
+    )
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+    bench.set_defaults(handler=_bench)
+    return parser
+
+
+def _add_run_options(parser, default_out):
+    group = parser.add_argument_group("run options")
+    group.add_argument("--backend", choices=BACKENDS,
+                       help="Keras backend, set as KERAS_BACKEND before Keras is imported "
+                            "(default: $KERAS_BACKEND, else Keras' default, tensorflow)")
+    group.add_argument("--dataset", default="synthetic",
+                       help="a kgen.data dataset: synthetic (embedded, no download), cifar10, "
+                            "cifar100, mnist, fashion_mnist, or folder:PATH "
+                            "(default: synthetic)")
+    group.add_argument("--epochs", type=_positive_int,
+                       help="epochs per run (default: each preset's own, e.g. 50 on the "
+                            "ladder; 8 with --quick)")
+    group.add_argument("--seeds", type=_positive_int,
+                       help="runs per variant, with seeds 0..N-1; the report gives mean ± std "
+                            "and tests changes against the seed-to-seed noise "
+                            "(default: 3; 1 with --quick)")
+    group.add_argument("--only", metavar="LIST",
+                       help="run only these variants: indices and ranges like 0-3,5, or "
+                            "variant names, comma-separated (default: all)")
+    group.add_argument("--out", metavar="DIR",
+                       help=f"output folder; run the same command again to resume an "
+                            f"interrupted study (default: {default_out})")
+    group.add_argument("--quick", action="store_true",
+                       help="few-minute settings for a CPU: small synthetic train set, "
+                            "quarter width, 8 epochs, batch 128, one seed (printed at start; "
+                            "any explicit option wins)")
+    group.add_argument("--tensorboard", action="store_true",
+                       help="also write TensorBoard logs to each run's tensorboard/ folder "
+                            "(needs the tensorflow package)")
+    group.add_argument("--force", action="store_true",
+                       help="use --out even if it holds another study or other settings; "
+                            "runs whose configuration differs are started afresh")
+    group.add_argument("--width-scale", type=_positive_float,
+                       help="multiply every variant's width_multiplier by this "
+                            "(default: 1; 0.25 with --quick)")
+    group.add_argument("--batch-size", type=_positive_int,
+                       help="batch size for every variant (default: each preset's own; "
+                            "128 with --quick)")
+    group.add_argument("--train-size", type=_positive_int,
+                       help="images the synthetic dataset generates for train+validation "
+                            "(default: 10000; 3000 with --quick)")
+    group.add_argument("--limit", type=_positive_int, metavar="N",
+                       help="train on the first N training images only (default: all)")
+    group.add_argument("--data-dir", metavar="DIR",
+                       help="where dataset archives are looked for (default: $KGEN_DATA, "
+                            "else ~/.keras/datasets)")
+    # For tests: evaluate on the first N validation and test images only.
+    group.add_argument("--eval-limit", type=_positive_int, help=argparse.SUPPRESS)
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1. Received: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1. Received: {text!r}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number > 0. Received: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number > 0. Received: {text!r}")
+    return value
+
+
+def parse_only(text, names):
+    """Indices into `names` from `"0-3,5"` or `"relu,gelu"` (or a mix)."""
+    indices = set()
+    for part in text.split(","):
+        part = part.strip()
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if match:
+            first = int(match.group(1))
+            last = int(match.group(2)) if match.group(2) is not None else first
+            if first > last or last >= len(names):
+                raise UsageError(
+                    f"--only: {part!r} is not a range within 0-{len(names) - 1} "
+                    f"(the study has {len(names)} variants). {received('only', text)}"
+                )
+            indices.update(range(first, last + 1))
+        elif part in names:
+            indices.add(names.index(part))
+        else:
+            try:
+                check_choice("variant", part, tuple(names))
+            except ValueError as error:
+                raise UsageError(f"--only: {error} Use indices (0-3,5) or names. "
+                                 f"{received('only', text)}") from None
+    return sorted(indices)
+
+
+# === Commands ===
+
+
+def _ladder(args):
+    import kgen.studies
+
+    return _run_study(args, kgen.studies.get("ladder"))
+
+
+def _study(args):
+    import kgen.studies
+
+    if (args.name is None) == (args.file is None):
+        raise UsageError("give a study name or --file FILE, not both and not neither. "
+                         f"{received('name', args.name)}, {received('file', args.file)}")
+    try:
+        if args.file is not None:
+            study = kgen.studies.load_study_file(args.file)
+        else:
+            study = kgen.studies.get(args.name)
+    except (ValueError, TypeError) as error:
+        raise _InputError(str(error)) from None
+    return _run_study(args, study)
+
+
+def _train(args):
+    _select_backend(args.backend)
+    from kgen.studies import Study, Variant
+
+    try:
+        model, train = _split_overrides(args.preset, args.overrides)
+        variant = Variant(name=args.preset, preset=args.preset, model=model, train=train)
+    except (ValueError, TypeError) as error:
+        raise _InputError(str(error)) from None
+    study = Study(name=f"train-{args.preset}", variants=(variant,),
+                  title=f"Training {args.preset}")
+    return _run_study(args, study)
+
+
+def _report(args):
+    from kgen.studies import report
+
+    directory = Path(args.dir)
+    if not directory.is_dir():
+        raise UsageError(f"no such folder. {received('dir', args.dir)}")
+    try:
+        paths = report.write_report(directory)
+    except (ValueError, TypeError) as error:
+        raise _InputError(str(error)) from None
+    _print_table(directory / "report.md")
+    for path in paths:
+        print(f"wrote {path}")
+    return 0
+
+
+def _list(args):
+    _select_backend(args.backend)
+    import kgen.data
+    import kgen.models
+    import kgen.studies
+
+    print("Presets (kgen train PRESET):")
+    for name in kgen.models.names():
+        print(f"  {name:16} {kgen.models.get(name).summary}")
+    print("\nStudies (kgen study NAME):")
+    for name in kgen.studies.names():
+        study = kgen.studies.get(name)
+        print(f"  {name:16} {len(study.variants):2} variants: {study.title}")
+    print("\nDatasets (--dataset):")
+    for name in kgen.data.names():
+        print(f"  {name}")
+    print("  folder:PATH      images in PATH/<class>/<image> (see docs/datasets.md)")
+    return 0
+
+
+def _bench(args):
+    try:
+        import kgen.bench as bench
+    except ModuleNotFoundError as error:
+        if error.name not in ("kgen.bench",):
+            raise
+        raise UsageError("the bench command needs kgen/bench.py, which this installation "
+                         "lacks. Received: command='bench'") from None
+    parser = _Parser(prog="kgen bench", description=(bench.__doc__ or "").strip() or None)
+    bench.add_arguments(parser)
+    return bench.run_from_args(parser.parse_args(args.bench_args))
+
+
+# === Running a study ===
+
+
+def _run_study(args, study):
+    import kgen.studies
+    from kgen.studies import layout
+
+    try:
+        names = [v.name for v in study.variants]
+        only = parse_only(args.only, names) if args.only else list(range(len(names)))
+        settings = _settings(args)
+        _check_dataset(settings.dataset)
+        if args.tensorboard:
+            import importlib.util
+
+            if importlib.util.find_spec("tensorflow") is None:
+                raise UsageError("--tensorboard needs the tensorflow package (pip install "
+                                 "tensorflow-cpu). Received: tensorboard=True")
+    except (ValueError, TypeError) as error:
+        raise _InputError(str(error)) from None
+    out_dir = Path(args.out or f"runs/{study.name}")
+    selected = study.select(only)
+    seeds = list(range(settings.seeds))
+
+    _select_backend(args.backend)
+    from kgen.studies import report, runner
+
+    try:
+        planned = runner.plan(selected, settings)
+        layout.check_output_folder(out_dir, study, settings, force=args.force)
+        data = runner.load_dataset(settings)
+        runner.check_builds(planned, data)
+    except (ValueError, TypeError) as error:
+        raise _InputError(str(error)) from None
+
+    import keras
+
+    log = _log
+    log(f"kgen {kgen.__version__}: study {study.name!r}, {len(selected.variants)} variants x "
+        f"{len(seeds)} seeds = {len(selected.variants) * len(seeds)} runs, backend "
+        f"{keras.backend.backend()}, keras {keras.__version__}")
+    if args.quick:
+        log("quick settings (kgen.studies.QUICK): "
+            + ", ".join(f"{k}={v}" for k, v in kgen.studies.QUICK.items())
+            + "; explicit options win")
+    log("settings: " + ", ".join(f"{k}={v}" for k, v in settings.to_dict().items()
+                                 if v is not None and k != "seeds"))
+    log(f"data: {data.summary()}")
+    log(f"output: {out_dir}")
+    layout.write_manifest(out_dir, study, settings, seeds)
+    runner.run_study(selected, planned, settings, data, out_dir, seeds, log=log)
+    report.write_report(out_dir)
+    log("")
+    _print_table(out_dir / "report.md")
+    log(f"\nreport: {out_dir / 'report.md'} (plots: {report.LEARNING_CURVES}, "
+        f"{report.ACCURACY_GAP}; rebuild with `kgen report {out_dir}`)")
+    return 0
+
+
+def _settings(args):
+    from kgen.studies import Settings, quick_settings
+
+    explicit = {
+        "dataset": args.dataset,
+        "epochs": args.epochs,
+        "seeds": args.seeds,
+        "width_scale": args.width_scale,
+        "batch_size": args.batch_size,
+        "train_size": args.train_size,
+        "limit": args.limit,
+        "eval_limit": args.eval_limit,
+        "data_dir": args.data_dir,
+        "tensorboard": args.tensorboard,
+    }
+    if args.quick:
+        return quick_settings(**explicit)
+    return Settings(**{k: v for k, v in explicit.items() if v is not None})
+
+
+def _check_dataset(name):
+    import kgen.data
+
+    if name.startswith("folder:"):
+        if name == "folder:":
+            raise UsageError(f"--dataset folder: needs a path, e.g. folder:data/images. "
+                             f"{received('dataset', name)}")
+        return
+    check_choice("dataset", name, (*kgen.data.names(), "folder:PATH"))
+
+
+def _split_overrides(preset, overrides):
+    """`--set FIELD=VALUE` items into model and train override dicts."""
+    import dataclasses
+
+    import kgen.models
+    from kgen.models import Augmentation, ModelConfig, TrainConfig
+
+    kgen.models.get(preset)
+    model_fields = [f.name for f in dataclasses.fields(ModelConfig)]
+    augmentation_fields = [f.name for f in dataclasses.fields(Augmentation)]
+    train_fields = [f.name for f in dataclasses.fields(TrainConfig)]
+    model, augmentation, train = {}, {}, {}
+    for item in overrides:
+        field, separator, text = item.partition("=")
+        field = field.strip()
+        if not separator or not field:
+            raise UsageError(f"--set takes FIELD=VALUE. {received('set', item)}")
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text
+        if field in model_fields:
+            model[field] = value
+        elif field in augmentation_fields:
+            augmentation[field] = value
+        elif field in train_fields:
+            train[field] = value
+        else:
+            check_choice("--set field", field, (*model_fields, *augmentation_fields, *train_fields))
+    if augmentation:
+        model["augmentation"] = augmentation
+    return model, train
+
+
+def _select_backend(backend):
+    if backend is None:
+        return
+    if "keras" in sys.modules:
+        import keras
+
+        if keras.backend.backend() != backend:
+            raise UsageError(
+                f"--backend {backend}: Keras is already imported with backend "
+                f"{keras.backend.backend()!r} in this process. {received('backend', backend)}"
+            )
+        return
+    os.environ["KERAS_BACKEND"] = backend
+
+
+def _print_table(report_path):
+    """The report's table (its lines that start with `|`)."""
+    try:
+        lines = Path(report_path).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return
+    for line in lines:
+        if line.startswith("|"):
+            print(line)
+    sys.stdout.flush()
+
+
+def _log(message):
+    print(message, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""The built-in studies, as plain data in the format of a study file.
+
+Each entry is what `kgen study --file` reads from TOML or JSON, so a user's
+study and these are parsed and validated by the same code. `course` figures are
+the course's accuracies in percent; `course_note` says which metric and data.
+"""
+
+# The ladder's course figures live on the presets (`course_val_accuracy`);
+# a variant that trains a preset unchanged shows the preset's figure.
+LADDER = {
+    "name": "ladder",
+    "title": "The generalization ladder",
+    "description": (
+        "Ten cumulative rungs, each the previous one plus one trick, each trained "
+        "from scratch. Watch the gap between train and validation accuracy: the "
+        "regularizers (erasing, dropout, L2, flip and pad-crop) should narrow it, "
+        "capacity and skip connections should raise both accuracies."
+    ),
+    "course_note": "the course's CIFAR-10 validation accuracy (50 epochs, full width)",
+    "compare": "previous",
+    "variants": [
+        {"name": f"ladder-{rung}", "preset": f"ladder-{rung}"} for rung in range(10)
+    ],
+}
+
+NORMALIZATION = {
+    "name": "normalization",
+    "title": "Normalization layers",
+    "description": (
+        "The small CNN (Conv16-Conv32-Conv64, global average pooling) with each "
+        "normalization after every convolution (Conv -> Norm -> ReLU), compared "
+        "with no normalization."
+    ),
+    "course_note": "the course's CIFAR-10 test accuracy",
+    "compare": "first",
+    "variants": [
+        {"name": "none", "preset": "small-cnn", "model": {"normalization": "none"},
+         "course": 70.7},
+        {"name": "batch", "preset": "small-cnn", "model": {"normalization": "batch"},
+         "course": 72.2},
+        {"name": "layer", "preset": "small-cnn", "model": {"normalization": "layer"},
+         "course": 70.5},
+        {"name": "instance", "preset": "small-cnn", "model": {"normalization": "instance"},
+         "course": 69.0},
+        {"name": "group", "preset": "small-cnn", "model": {"normalization": "group"},
+         "course": 72.3},
+        {"name": "weight", "preset": "small-cnn", "model": {"normalization": "weight"},
+         "course": 72.3},
+    ],
+}
+
+# Cumulative: each variant repeats the overrides of the one before it.
+_L2 = {"l2": 5e-4}
+_DROPOUT = {
+    **_L2,
+    "stages": [{"width": 32, "dropout": 0.2}, {"width": 64, "dropout": 0.3},
+               {"width": 128, "dropout": 0.4}],
+    "head_dropout": 0.5,
+}
+_DROP_CONNECT = {**_DROPOUT, "drop_connect": 0.5}
+_GAP = {**_DROP_CONNECT, "head": "avg"}
+_AUGMENTED = {**_GAP, "augmentation": {"flip": "random", "pad_crop": 2}}
+
+OVERFITTING = {
+    "name": "overfitting",
+    "title": "Fighting overfitting",
+    "description": (
+        "A VGG-like CNN with a flatten + dense head, then one remedy at a time, "
+        "cumulatively: L2, Dropout, DropConnect on the dense layer, global average "
+        "pooling instead of flatten, flip and pad-crop augmentation, early stopping."
+    ),
+    "course_note": (
+        "the course's test accuracy on its own 4-class image-folder dataset, not "
+        "CIFAR-10: compare directions, not levels"
+    ),
+    "compare": "previous",
+    "variants": [
+        {"name": "flatten-dense", "preset": "ladder-0", "course": 83.0,
+         "summary": "convs, flatten, dense 256"},
+        {"name": "l2", "preset": "ladder-0", "model": _L2, "course": 84.9,
+         "summary": "+ L2 5e-4 on every kernel"},
+        {"name": "dropout", "preset": "ladder-0", "model": _DROPOUT, "course": 86.5,
+         "summary": "+ Dropout after each stage and in the head"},
+        {"name": "dropconnect", "preset": "ladder-0", "model": _DROP_CONNECT, "course": 84.9,
+         "summary": "+ DropConnect 0.5 on the dense layer"},
+        {"name": "gap", "preset": "ladder-0", "model": _GAP, "course": 90.9,
+         "summary": "global average pooling instead of flatten"},
+        {"name": "augmentation", "preset": "ladder-0", "model": _AUGMENTED, "course": 89.6,
+         "summary": "+ random flip and pad-2 crop"},
+        {"name": "early-stopping", "preset": "ladder-0", "model": _AUGMENTED,
+         "train": {"early_stopping_patience": 5},
+         "summary": "+ early stopping on val accuracy, patience 5, best weights restored"},
+    ],
+}
+
+_DEEPER = [{"width": 32, "convs": 3}, {"width": 64, "convs": 3}, {"width": 128, "convs": 3}]
+_RELU = {"stages": _DEEPER, "activation": "relu"}
+_BATCHNORM = {**_RELU, "normalization": "batch"}
+_SKIP = {**_BATCHNORM, "residual": True}
+
+TRAINING = {
+    "name": "training",
+    "title": "How to raise training accuracy",
+    "description": (
+        "Fixes for a network that does not fit its training data: a deeper "
+        "(3 convs per stage) sigmoid CNN, then ReLU, input scaling, BatchNorm, "
+        "initialization, other activations, skip connections and learning-rate decay."
+    ),
+    "course_note": "the course gives no figures for this study",
+    "compare": "previous",
+    "variants": [
+        {"name": "sigmoid", "preset": "ladder-0", "scaling": "unit",
+         "model": {"stages": _DEEPER, "activation": "sigmoid"},
+         "summary": "9 convs with sigmoid, inputs in [0, 1]"},
+        {"name": "relu", "preset": "ladder-0", "scaling": "unit", "model": _RELU,
+         "summary": "ReLU instead of sigmoid"},
+        {"name": "scale-symmetric", "preset": "ladder-0", "scaling": "symmetric",
+         "model": _RELU, "compare_to": "relu", "summary": "inputs in [-1, 1]"},
+        {"name": "standardize", "preset": "ladder-0", "model": _RELU, "compare_to": "relu",
+         "summary": "inputs standardized with the training set's mean and std"},
+        {"name": "batchnorm", "preset": "ladder-0", "model": _BATCHNORM,
+         "compare_to": "standardize", "summary": "+ BatchNorm after every conv"},
+        {"name": "glorot", "preset": "ladder-0",
+         "model": {**_BATCHNORM, "initializer": "glorot_uniform"}, "compare_to": "batchnorm",
+         "summary": "Glorot uniform instead of He normal initialization"},
+        *[
+            {"name": activation, "preset": "ladder-0",
+             "model": {**_BATCHNORM, "activation": activation}, "compare_to": "batchnorm",
+             "summary": f"{activation.upper()} instead of ReLU"}
+            for activation in ("elu", "selu", "gelu", "silu")
+        ],
+        {"name": "skip", "preset": "ladder-0", "model": _SKIP, "compare_to": "batchnorm",
+         "summary": "+ residual skip connections around every block"},
+        {"name": "lr-decay", "preset": "ladder-0", "model": _SKIP,
+         "train": {"schedule": "exponential", "gamma": 0.96},
+         "summary": "+ exponential learning-rate decay, gamma 0.96 per epoch"},
+    ],
+}
+
+STUDIES = {study["name"]: study for study in (LADDER, NORMALIZATION, OVERFITTING, TRAINING)}

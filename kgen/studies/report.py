@@ -1,0 +1,325 @@
+"""A study's report, rebuilt from its files alone (no Keras import).
+
+`write_report(out_dir)` reads `study.json` and every run's `result.json` and
+`history.csv`, and writes `results.csv` (one row per run), `results.json`
+(runs and per-variant statistics), `report.md` and two PNG figures.
+"""
+
+import math
+from pathlib import Path
+
+from kgen.studies import layout
+from kgen.studies.files import (
+    atomic_write_bytes,
+    atomic_write_text,
+    read_csv,
+    read_json,
+    write_csv,
+    write_json,
+)
+from kgen.studies.spec import study_from_dict
+from kgen.studies.stats import TEST_DESCRIPTION, mean_std, welch_t_test
+
+RUN_COLUMNS = ("variant", "seed", "status", "train_accuracy", "val_accuracy", "test_accuracy",
+               "gap", "best_val_accuracy", "best_epoch", "epochs_completed", "epochs_planned",
+               "resumed_from_epoch", "train_seconds", "wall_seconds", "backend")
+METRICS = ("train_accuracy", "val_accuracy", "test_accuracy", "gap")
+LEARNING_CURVES = "learning_curves.png"
+ACCURACY_GAP = "accuracy_gap.png"
+
+
+def collect(out_dir):
+    """`(manifest, study, runs)`: runs maps each variant name to its finished
+    runs, `{"result": ..., "history": [...]}`, in seed order."""
+    out_dir = Path(out_dir)
+    manifest = layout.read_manifest(out_dir)
+    if manifest is None:
+        raise ValueError(f"No study.json in this folder: it holds no kgen study. "
+                         f"Received: dir={str(out_dir)!r}")
+    study = study_from_dict(manifest["study"], source=str(out_dir / layout.MANIFEST))
+    runs = {}
+    for variant in study.variants:
+        found = []
+        for directory in sorted((out_dir / "runs" / variant.name).glob("seed-*"),
+                                key=lambda p: _seed_of(p)):
+            result_path = directory / "result.json"
+            if not result_path.exists():
+                continue
+            history_path = directory / "history.csv"
+            history = read_csv(history_path) if history_path.exists() else []
+            found.append({"result": read_json(result_path), "history": history})
+        runs[variant.name] = found
+    return manifest, study, runs
+
+
+def summarize(study, runs):
+    """Per-variant mean and std of each metric over completed seeds, and the
+    change of validation accuracy against the variant's reference."""
+    summaries = []
+    by_name = {}
+    for index, variant in enumerate(study.variants):
+        results = [run["result"] for run in runs.get(variant.name, [])]
+        completed = [r for r in results if r["status"] == "completed"]
+        summary = {
+            "index": index,
+            "variant": variant.name,
+            "summary": variant.summary or (results[0].get("summary", "") if results else ""),
+            "runs": len(results),
+            "completed": len(completed),
+            "diverged": sum(r["status"] == "diverged" for r in results),
+            "course": variant.course if variant.course is not None
+            else (results[0].get("course") if results else None),
+        }
+        for metric in METRICS:
+            values = [r[metric] for r in completed if _finite(r.get(metric))]
+            mean, std = mean_std(values)
+            summary[metric] = {"mean": mean, "std": std, "n": len(values), "values": values}
+        summaries.append(summary)
+        by_name[variant.name] = summary
+    for index, summary in enumerate(summaries):
+        summary.update(reference=None, change=None, p_value=None, significant=None)
+        reference_index = study.reference_of(index)
+        if reference_index is None:
+            continue
+        reference = summaries[reference_index]
+        summary["reference"] = reference["variant"]
+        values = summary["val_accuracy"]["values"]
+        reference_values = reference["val_accuracy"]["values"]
+        if values and reference_values:
+            comparison = welch_t_test(values, reference_values)
+            summary.update(change=comparison.difference, p_value=comparison.p_value,
+                           significant=comparison.significant)
+    return summaries
+
+
+def write_report(out_dir):
+    """Writes results.csv, results.json, report.md and the figures; returns
+    the paths written."""
+    out_dir = Path(out_dir)
+    manifest, study, runs = collect(out_dir)
+    summaries = summarize(study, runs)
+    run_rows = [
+        {**run["result"], "variant": name}
+        for name in runs for run in runs[name]
+    ]
+    write_csv(out_dir / "results.csv", run_rows, RUN_COLUMNS)
+    write_json(out_dir / "results.json", {
+        "study": study.name,
+        "settings": manifest.get("settings", {}),
+        "test": TEST_DESCRIPTION,
+        "variants": summaries,
+        "runs": run_rows,
+    })
+    paths = [out_dir / "results.csv", out_dir / "results.json"]
+    with_runs = [s for s in summaries if s["runs"]]
+    if with_runs:
+        plot_learning_curves(out_dir / LEARNING_CURVES, study, runs)
+        plot_accuracy_gap(out_dir / ACCURACY_GAP, with_runs)
+        paths += [out_dir / LEARNING_CURVES, out_dir / ACCURACY_GAP]
+    atomic_write_text(out_dir / "report.md", markdown(manifest, study, summaries, run_rows))
+    paths.append(out_dir / "report.md")
+    return paths
+
+
+def markdown(manifest, study, summaries, run_rows):
+    settings = manifest.get("settings", {})
+    lines = [f"# {study.title or study.name}", ""]
+    if study.description:
+        lines += [study.description, ""]
+    backends = sorted({r.get("backend") for r in run_rows if r.get("backend")})
+    versions = run_rows[0].get("versions", {}) if run_rows else {}
+    epochs = settings.get("epochs") or "each preset's own"
+    lines += [
+        f"Study `{study.name}` on dataset `{settings.get('dataset')}`: "
+        f"{sum(s['runs'] for s in summaries)} runs of {sum(1 for s in summaries if s['runs'])} "
+        f"variants, seeds {', '.join(map(str, manifest.get('seeds', [])))}; epochs {epochs}, "
+        f"width scale {settings.get('width_scale')}, batch size "
+        f"{settings.get('batch_size') or 'each preset'}"
+        + (f", synthetic train size {settings['train_size']}" if settings.get("train_size") else "")
+        + (f", first {settings['limit']} training images" if settings.get("limit") else "")
+        + ".",
+        f"Backend {', '.join(backends) or 'n/a'}; "
+        + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
+        "",
+        "| # | Variant | Change | n | Train acc % | Val acc % | Test acc % | Gap (pp) "
+        "| Δ val (pp) | vs | p | Course % |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+    ]
+    for s in summaries:
+        if not s["runs"]:
+            continue
+        n = f"{s['completed']}" + (f" ({s['diverged']} diverged)" if s["diverged"] else "")
+        change = "" if s["change"] is None else f"{100 * s['change']:+.1f}"
+        if s["significant"]:
+            change += " *"
+        if s["reference"] is None:
+            p = ""
+        elif s["p_value"] is None:
+            p = "n=1" if s["change"] is not None else ""
+        else:
+            p = f"{s['p_value']:.3f}"
+        course = "" if s["course"] is None else f"{s['course']:.1f}"
+        lines.append(
+            f"| {s['index']} | {s['variant']} | {s['summary']} | {n} "
+            f"| {_mean_std(s['train_accuracy'])} | {_mean_std(s['val_accuracy'])} "
+            f"| {_mean_std(s['test_accuracy'])} | {_mean_std(s['gap'])} "
+            f"| {change} | {s['reference'] or ''} | {p} | {course} |"
+        )
+    missing = [s["variant"] for s in summaries if not s["runs"]]
+    lines += [
+        "",
+        "- Accuracies in percent: mean ± sample standard deviation over the completed seeds "
+        "(no ± with one seed). Train accuracy is Keras' running average over the last "
+        "epoch, with augmentation and dropout active, so a regularized variant can show "
+        "train below val. Gap = train − val, in percentage points; it is the overfitting.",
+        "- Val and test accuracies are those of the final weights (with early stopping, "
+        "the restored best epoch's).",
+        f"- Δ val: change of the mean validation accuracy against the variant in `vs`. "
+        f"Significance: {TEST_DESCRIPTION} `*` marks a significant change.",
+        f"- Course: {study.course_note or 'the course figure'}. The course trained at full "
+        "width for many more epochs, so compare directions of change, not levels.",
+    ]
+    if missing:
+        lines.append(f"- Not run yet: {', '.join(missing)}.")
+    if any(s["diverged"] for s in summaries):
+        lines.append("- Diverged runs (loss NaN/inf, stopped by TerminateOnNaN) are left out "
+                     "of the means.")
+    lines += ["", f"![Learning curves]({LEARNING_CURVES})", "",
+              f"![Validation accuracy and gap]({ACCURACY_GAP})", "",
+              "Files: `results.csv` (one row per run), `results.json` (runs and statistics), "
+              "`runs/VARIANT/seed-N/` (config.json, history.csv, result.json). Rebuild with "
+              "`kgen report DIR`.", ""]
+    return "\n".join(lines)
+
+
+def plot_learning_curves(path, study, runs):
+    """Train (solid) and validation (dashed) accuracy per epoch, one panel per
+    variant; the line is the mean over seeds and the band its min-max."""
+    plt = _pyplot()
+    names = [v.name for v in study.variants if runs.get(v.name)]
+    columns = min(5, len(names))
+    rows = math.ceil(len(names) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.7 * rows + 0.6),
+                                sharex=True, sharey=True, squeeze=False)
+    for axis in axes.flat[len(names):]:
+        axis.set_visible(False)
+    for axis, name in zip(axes.flat, names):
+        for column, color, style, label in (("accuracy", "tab:blue", "-", "train"),
+                                            ("val_accuracy", "tab:orange", "--", "val")):
+            curves = [[100 * row[column] if _finite(row.get(column)) else math.nan
+                       for row in run["history"]] for run in runs[name]]
+            length = max((len(c) for c in curves), default=0)
+            if not length:
+                continue
+            epochs = list(range(1, length + 1))
+            columns_by_epoch = [[c[e] for c in curves if e < len(c) and _finite(c[e])]
+                                for e in range(length)]
+            mean = [sum(v) / len(v) if v else math.nan for v in columns_by_epoch]
+            axis.plot(epochs, mean, style, color=color, label=label, linewidth=1.8)
+            if len(curves) > 1:
+                low = [min(v) if v else math.nan for v in columns_by_epoch]
+                high = [max(v) if v else math.nan for v in columns_by_epoch]
+                axis.fill_between(epochs, low, high, color=color, alpha=0.2, linewidth=0)
+        axis.set_title(name, fontsize=10)
+        axis.grid(alpha=0.3)
+    for axis in axes[-1]:
+        axis.set_xlabel("epoch")
+    for axis in axes[:, 0]:
+        axis.set_ylabel("accuracy (%)")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="upper right", ncol=2, frameon=False)
+    seeds = max(len(runs[n]) for n in names)
+    figure.suptitle(f"{study.title or study.name}: train vs validation accuracy "
+                    f"(mean of {seeds} seed{'s' if seeds > 1 else ''})", x=0.01, ha="left")
+    figure.tight_layout(rect=(0, 0, 1, 0.97))
+    _save(figure, path)
+
+
+def plot_accuracy_gap(path, summaries):
+    """Top: train and validation accuracy per variant (error bars: std over
+    seeds; diamonds: the course's figure). Bottom: the gap."""
+    plt = _pyplot()
+    names = [s["variant"] for s in summaries]
+    positions = list(range(len(names)))
+    width = 0.38
+    figure, (top, bottom) = plt.subplots(
+        2, 1, figsize=(max(6.0, 0.85 * len(names) + 2), 6.4), sharex=True,
+        gridspec_kw={"height_ratios": [2, 1]},
+    )
+    for offset, metric, color, label in ((-width / 2, "train_accuracy", "tab:blue", "train"),
+                                         (width / 2, "val_accuracy", "tab:orange", "val")):
+        means = [_nan(_scaled(s[metric]["mean"])) for s in summaries]
+        errors = [_scaled(s[metric]["std"]) or 0.0 for s in summaries]
+        top.bar([p + offset for p in positions], means, width, yerr=errors, capsize=3,
+                color=color, label=label)
+    course = [(p, s["course"]) for p, s in zip(positions, summaries) if s["course"] is not None]
+    if course:
+        top.scatter([p + width / 2 for p, _ in course], [c for _, c in course], marker="D",
+                    color="black", zorder=3, label="course (val/test)")
+    top.set_ylabel("accuracy (%)")
+    top.legend(loc="lower right", fontsize=8, ncol=3)
+    top.grid(axis="y", alpha=0.3)
+    finite = [v for s in summaries for v in (_scaled(s["train_accuracy"]["mean"]),
+                                             _scaled(s["val_accuracy"]["mean"])) if _finite(v)]
+    finite += [c for _, c in course]
+    if finite:
+        top.set_ylim(max(0.0, min(finite) - 10), min(100.0, max(finite) + 5))
+    gaps = [_nan(_scaled(s["gap"]["mean"])) for s in summaries]
+    gap_errors = [_scaled(s["gap"]["std"]) or 0.0 for s in summaries]
+    bottom.bar(positions, gaps, 0.6, yerr=gap_errors, capsize=3, color="tab:red")
+    bottom.axhline(0.0, color="black", linewidth=0.8)
+    bottom.set_ylabel("gap train − val (pp)")
+    bottom.grid(axis="y", alpha=0.3)
+    bottom.set_xticks(positions)
+    bottom.set_xticklabels(names, rotation=30, ha="right")
+    top.set_title("Accuracy per variant (error bars: std over seeds) and the train-val gap",
+                  fontsize=11)
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(figure, path):
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def _mean_std(stat):
+    if stat["mean"] is None:
+        return "n/a"
+    if stat["std"] is None:
+        return f"{100 * stat['mean']:.1f}"
+    return f"{100 * stat['mean']:.1f} ± {100 * stat['std']:.1f}"
+
+
+def _scaled(value):
+    return None if value is None else 100.0 * value
+
+
+def _nan(value):
+    return math.nan if value is None else value
+
+
+def _finite(value):
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _seed_of(path):
+    try:
+        return int(path.name.split("-", 1)[1])
+    except (IndexError, ValueError):
+        return math.inf

@@ -1,0 +1,388 @@
+"""Train every variant of a study for every seed, resumably.
+
+A run is one variant trained from scratch with one seed, in its own folder.
+A run whose `result.json` exists is finished and skipped; an unfinished one
+restarts from its last completed epoch (weights, optimizer and epoch from
+`backup/`, history rows up to that epoch), so a study killed at any moment and
+started again loses no run and counts none twice.
+"""
+
+import dataclasses
+import glob
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+import kgen
+import kgen.data
+import kgen.models
+import kgen.training
+from kgen.studies import layout
+from kgen.studies.files import (
+    read_csv,
+    read_json,
+    remove_partial_files,
+    to_jsonable,
+    write_csv,
+    write_json,
+)
+from kgen.studies.spec import SCALINGS, course_figure, resolve_variant
+
+HISTORY_COLUMNS = ("epoch", "accuracy", "loss", "val_accuracy", "val_loss", "learning_rate",
+                   "seconds")
+BACKUP_STATE = "state.json"
+
+
+@dataclass(frozen=True)
+class PlannedVariant:
+    """A variant resolved against the registry: what each of its runs trains."""
+
+    variant: object
+    preset: object
+    model: object
+    train: object
+    course: float | None
+
+    def config(self, settings, data, seed):
+        """Everything that defines one run, as JSON-ready data (config.json)."""
+        mean, std = input_statistics(self.variant.scaling, data)
+        return {
+            "variant": self.variant.to_dict(),
+            "preset": self.preset.name,
+            "seed": seed,
+            "model": self.model.to_dict(),
+            "train": self.train.to_dict(),
+            "scaling": self.variant.scaling,
+            "input_mean": [float(m) for m in mean],
+            "input_std": [float(s) for s in std],
+            "dataset": {
+                "name": data.name,
+                "train": len(data.x_train),
+                "val": len(data.x_val),
+                "test": len(data.x_test),
+                "classes": data.num_classes,
+            },
+            "settings": settings.result_fields(),
+        }
+
+
+def plan(study, settings):
+    """Resolves every variant: any bad preset, field or value is reported here,
+    before the first run starts."""
+    planned = []
+    for variant in study.variants:
+        preset, model, train = resolve_variant(variant)
+        model = dataclasses.replace(
+            model, width_multiplier=model.width_multiplier * settings.width_scale
+        )
+        train_overrides = {}
+        if settings.epochs is not None:
+            train_overrides["epochs"] = settings.epochs
+        if settings.batch_size is not None:
+            train_overrides["batch_size"] = settings.batch_size
+        train = dataclasses.replace(train, **train_overrides)
+        planned.append(PlannedVariant(variant, preset, model, train, course_figure(variant, preset)))
+    return planned
+
+
+def check_builds(planned, data):
+    """Builds every variant's model for `data` once (no training), so a config
+    that cannot build fails before the first run."""
+    for planned_variant in planned:
+        try:
+            kgen.models.build_cnn(planned_variant.model, data.input_shape, data.num_classes,
+                                  name="check")
+        except (ValueError, TypeError) as error:
+            raise type(error)(f"variant {planned_variant.variant.name!r}: {error}") from None
+        keras.backend.clear_session()
+
+
+def load_dataset(settings):
+    """The study's dataset, with the validation split chosen by seed 0 for every
+    run (so seeds vary the training, not the data)."""
+    options = {}
+    if settings.dataset == "synthetic":
+        train_size = settings.train_size
+        if settings.limit is not None:
+            needed = math.ceil(settings.limit / (1.0 - settings.validation_split)) + 10
+            train_size = max(train_size or 0, needed)
+        if train_size is not None:
+            options["train_size"] = train_size
+    elif settings.train_size is not None:
+        raise ValueError("`train_size` only applies to the synthetic dataset; use `limit` "
+                         f"for others. Received: dataset={settings.dataset!r}")
+    data = kgen.data.load(settings.dataset, data_dir=settings.data_dir,
+                          validation_split=settings.validation_split, seed=0, **options)
+    changes = {}
+    if settings.limit is not None and settings.limit < len(data.x_train):
+        x_train, y_train = data.x_train[:settings.limit], data.y_train[:settings.limit]
+        mean, std = kgen.data.channel_statistics(x_train)
+        changes.update(x_train=x_train, y_train=y_train, mean=mean, std=std)
+    if settings.eval_limit is not None:
+        changes.update(x_val=data.x_val[:settings.eval_limit],
+                       y_val=data.y_val[:settings.eval_limit],
+                       x_test=data.x_test[:settings.eval_limit],
+                       y_test=data.y_test[:settings.eval_limit])
+    return dataclasses.replace(data, **changes) if changes else data
+
+
+def input_statistics(scaling, data):
+    channels = data.input_shape[-1]
+    if SCALINGS[scaling] is None:
+        return list(map(float, data.mean)), list(map(float, data.std))
+    mean, std = SCALINGS[scaling]
+    return [mean] * channels, [std] * channels
+
+
+def run_study(study, planned, settings, data, out_dir, seeds, log=print):
+    """Runs every (variant, seed) not finished yet; returns the result dicts."""
+    out_dir = Path(out_dir)
+    tasks = [(p, seed) for p in planned for seed in seeds]
+    results = []
+    for index, (planned_variant, seed) in enumerate(tasks, start=1):
+        name = planned_variant.variant.name
+        log(f"run {index}/{len(tasks)}: {name} seed {seed}")
+        result = run_one(planned_variant, settings, data, seed,
+                         layout.run_dir(out_dir, name, seed), log=log)
+        results.append(result)
+    return results
+
+
+def run_one(planned_variant, settings, data, seed, directory, log=print):
+    """Trains (or resumes, or skips) one run; returns its result dict."""
+    directory = Path(directory)
+    config = planned_variant.config(settings, data, seed)
+    result_path = directory / "result.json"
+    if directory.exists():
+        remove_partial_files(directory)
+        previous = _read_or_none(directory / "config.json")
+        if previous is not None and previous != json.loads(json.dumps(to_jsonable(config))):
+            log("  the folder holds a run with another configuration; starting afresh")
+            shutil.rmtree(directory)
+        elif result_path.exists():
+            result = read_json(result_path)
+            log(f"  finished already ({result['status']}); skipped")
+            return result
+    write_json(directory / "config.json", config)
+
+    backup_dir = directory / "backup"
+    restored_epoch = read_backup_epoch(backup_dir)
+    history_path = directory / "history.csv"
+    rows = read_csv(history_path) if history_path.exists() else []
+    rows = [row for row in rows if row["epoch"] < restored_epoch]
+    if len(rows) != restored_epoch:
+        # History and backup disagree (a file was removed by hand): start over.
+        log(f"  history has {len(rows)} of {restored_epoch} restored epochs; starting afresh")
+        shutil.rmtree(backup_dir, ignore_errors=True)
+        restored_epoch, rows = 0, []
+    write_csv(history_path, rows, HISTORY_COLUMNS)
+    if restored_epoch:
+        log(f"  resuming after epoch {restored_epoch} of {planned_variant.train.epochs}")
+
+    started = time.perf_counter()
+    keras.utils.set_random_seed(seed)
+    mean, std = input_statistics(planned_variant.variant.scaling, data)
+    model = kgen.models.build_cnn(
+        planned_variant.model, data.input_shape, data.num_classes, mean=mean, std=std,
+        name=planned_variant.variant.name.replace("-", "_").replace(".", "_").replace("+", "_"),
+    )
+    journal = HistoryJournal(history_path, rows, planned_variant.train.epochs, log)
+    callbacks = [journal, AtomicBackupAndRestore(backup_dir), keras.callbacks.TerminateOnNaN()]
+    if settings.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(directory / "tensorboard")))
+    kgen.training.fit(model, data, planned_variant.train, callbacks=callbacks, verbose=0)
+
+    rows = journal.rows
+    diverged = any(not _finite(row.get("loss")) for row in rows)
+    test_accuracy = None
+    if not diverged:
+        test_accuracy = kgen.training.evaluate(model, data.x_test, data.y_test)
+    result = make_result(planned_variant, settings, seed, rows, diverged, test_accuracy,
+                         restored_epoch, time.perf_counter() - started)
+    write_json(result_path, result)
+    shutil.rmtree(backup_dir, ignore_errors=True)
+    keras.backend.clear_session()
+    summary = (f"  {result['status']}: train {_percent(result['train_accuracy'])}, "
+               f"val {_percent(result['val_accuracy'])}, test {_percent(test_accuracy)}")
+    log(summary)
+    return result
+
+
+def make_result(planned_variant, settings, seed, rows, diverged, test_accuracy,
+                restored_epoch, wall_seconds):
+    train = planned_variant.train
+    final = rows[-1] if rows else {}
+    val_values = [row.get("val_accuracy") for row in rows]
+    best_index = None
+    if any(_finite(v) for v in val_values):
+        best_index = max((i for i, v in enumerate(val_values) if _finite(v)),
+                         key=lambda i: val_values[i])
+    stopped_early = len(rows) < train.epochs and not diverged
+    # EarlyStopping restores the best weights, so the model's accuracies are
+    # those of its best epoch; otherwise those of the last one.
+    reported = rows[best_index] if (train.early_stopping_patience and best_index is not None) \
+        else final
+    train_accuracy, val_accuracy = reported.get("accuracy"), reported.get("val_accuracy")
+    gap = None
+    if _finite(train_accuracy) and _finite(val_accuracy):
+        gap = train_accuracy - val_accuracy
+    backend = keras.backend.backend()
+    return {
+        "status": "diverged" if diverged else "completed",
+        "study_variant": planned_variant.variant.name,
+        "preset": planned_variant.preset.name,
+        "summary": planned_variant.variant.summary or planned_variant.preset.summary,
+        "seed": seed,
+        "train_accuracy": train_accuracy,
+        "val_accuracy": val_accuracy,
+        "test_accuracy": test_accuracy,
+        "gap": gap,
+        "weights_epoch": reported.get("epoch"),
+        "final": {k: final.get(k) for k in ("accuracy", "val_accuracy", "loss", "val_loss")},
+        "best_val_accuracy": val_values[best_index] if best_index is not None else None,
+        "best_epoch": rows[best_index]["epoch"] if best_index is not None else None,
+        "epochs_planned": train.epochs,
+        "epochs_completed": len(rows),
+        "stopped_early": stopped_early,
+        "diverged_at_epoch": next((r["epoch"] for r in rows if not _finite(r.get("loss"))), None),
+        "resumed_from_epoch": restored_epoch,
+        "train_seconds": sum(r.get("seconds") or 0.0 for r in rows),
+        "wall_seconds": wall_seconds,
+        "backend": backend,
+        "versions": versions(backend),
+        "dataset": settings.dataset,
+        "course": planned_variant.course,
+        "git_commit": git_commit(),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+class HistoryJournal(keras.callbacks.Callback):
+    """Rewrites `history.csv` atomically after every epoch and prints one line
+    per epoch. It must come before the backup in the callback list: a kill
+    between the two then leaves a history row the backup does not cover, which
+    the restart drops, never a backed-up epoch without its row."""
+
+    def __init__(self, path, rows, epochs, log=print):
+        super().__init__()
+        self.path = Path(path)
+        self.rows = list(rows)
+        self.epochs = epochs
+        self.log = log
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        row = {"epoch": epoch}
+        for column in HISTORY_COLUMNS[1:]:
+            value = logs.get(column)
+            row[column] = None if value is None else float(value)
+        self.rows = [r for r in self.rows if r["epoch"] < epoch] + [row]
+        write_csv(self.path, self.rows, HISTORY_COLUMNS)
+        self.log(
+            f"  epoch {epoch + 1}/{self.epochs}: loss {_number(row['loss'])}, "
+            f"accuracy {_percent(row['accuracy'])}, val_loss {_number(row['val_loss'])}, "
+            f"val_accuracy {_percent(row['val_accuracy'])}, "
+            f"lr {_number(row['learning_rate'], '.2e')}, {_number(row['seconds'], '.1f')}s"
+        )
+
+
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """`BackupAndRestore` whose backup is never half-written.
+
+    Keras' writes `latest.weights.h5` and then `training_metadata.json` in
+    place, so a kill during either leaves a truncated file or weights one epoch
+    ahead of the recorded epoch. Here each epoch's weights go to their own file
+    and a small state file naming them is replaced atomically afterwards: the
+    state always points at complete weights of the epoch it names.
+    """
+
+    def __init__(self, backup_dir):
+        super().__init__(str(backup_dir), save_freq="epoch", delete_checkpoint=False)
+
+    def _save_model(self):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        weights = f"epoch-{self._current_epoch}.weights.h5"
+        self.model.save_weights(os.path.join(self.backup_dir, weights), overwrite=True)
+        write_json(os.path.join(self.backup_dir, BACKUP_STATE),
+                   {"epoch": self._current_epoch, "weights": weights})
+        for path in glob.glob(os.path.join(self.backup_dir, "epoch-*.weights.h5")):
+            if os.path.basename(path) != weights:
+                os.remove(path)
+
+    def _load_model(self):
+        state = _read_or_none(os.path.join(self.backup_dir, BACKUP_STATE))
+        if state is None:
+            return
+        optimizer = self.model.optimizer
+        if optimizer is not None and not optimizer.built:
+            optimizer.build(self.model.trainable_variables)
+        self.model.load_weights(os.path.join(self.backup_dir, state["weights"]))
+        self.model._initial_epoch = state["epoch"]
+
+
+def read_backup_epoch(backup_dir):
+    """The number of epochs the backup in `backup_dir` holds (0 if none)."""
+    state = _read_or_none(Path(backup_dir) / BACKUP_STATE)
+    if state is None or not (Path(backup_dir) / state["weights"]).exists():
+        return 0
+    return int(state["epoch"])
+
+
+def versions(backend):
+    import importlib.metadata
+
+    found = {"kgen": kgen.__version__, "keras": keras.__version__,
+             "python": platform.python_version(), "numpy": np.__version__}
+    package = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}.get(backend)
+    for name in (package, "tensorflow-cpu") if package == "tensorflow" else (package,):
+        try:
+            found[backend] = importlib.metadata.version(name)
+            break
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+_GIT_COMMIT = []
+
+
+def git_commit():
+    """The commit of the kgen source tree, if it is a git checkout (else None)."""
+    if not _GIT_COMMIT:
+        try:
+            output = subprocess.run(
+                ["git", "rev-parse", "HEAD"], cwd=Path(kgen.__file__).parent,
+                capture_output=True, text=True, timeout=10, check=True,
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            output = None
+        _GIT_COMMIT.append(output or None)
+    return _GIT_COMMIT[0]
+
+
+def _read_or_none(path):
+    try:
+        return read_json(path)
+    except (OSError, ValueError):
+        return None
+
+
+def _finite(value):
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _percent(value):
+    return f"{100 * value:.1f}%" if _finite(value) else "n/a"
+
+
+def _number(value, spec=".4f"):
+    return format(value, spec) if _finite(value) else "nan" if value is not None else "n/a"

@@ -1,0 +1,283 @@
+"""A study is data: named variants, each a preset plus overrides.
+
+    study = study_from_dict({"name": "my-study", "variants": [
+        {"name": "base", "preset": "small-cnn"},
+        {"name": "group", "preset": "small-cnn", "model": {"normalization": "group"}},
+    ]})
+
+Parsing checks the shape of the data (names, types, keys) without Keras;
+`resolve_variant` checks presets and fields against `kgen.models` (which
+imports Keras, so call it after the backend is chosen).
+"""
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kgen.validation import check_choice, check_number, received
+
+# How the model maps pixels before the first convolution: the `mean` and `std`
+# passed to `kgen.models.create`, in [0, 1] units.
+SCALINGS = {
+    "standardize": None,  # the training set's per-channel mean and std
+    "unit": (0.0, 1.0),  # x / 255: pixels in [0, 1]
+    "symmetric": (0.5, 0.5),  # (x / 255 - 0.5) / 0.5: pixels in [-1, 1]
+}
+COMPARES = ("previous", "first")
+VARIANT_KEYS = ("name", "preset", "summary", "model", "train", "scaling", "compare_to", "course")
+STUDY_KEYS = ("name", "title", "description", "course_note", "compare", "variants")
+_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One arm of a study.
+
+    Attributes:
+        name: unique within the study; also its folder name.
+        preset: a `kgen.models` preset name.
+        summary: one line on what the variant changes.
+        model: `ModelConfig` field overrides; an `augmentation` dict is merged
+            into the preset's augmentation rather than replacing it.
+        train: `TrainConfig` field overrides.
+        scaling: `"standardize"`, `"unit"` ([0, 1]) or `"symmetric"` ([-1, 1]).
+        compare_to: the variant whose validation accuracy this one's change
+            is measured against; `None` takes the study's `compare` rule.
+        course: the course's accuracy for this variant, in percent, if any.
+    """
+
+    name: str
+    preset: str
+    summary: str = ""
+    model: dict = field(default_factory=dict)
+    train: dict = field(default_factory=dict)
+    scaling: str = "standardize"
+    compare_to: str | None = None
+    course: float | None = None
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Study:
+    """Named variants trained under the same settings and compared.
+
+    Attributes:
+        name: the study's name (`kgen study NAME`).
+        title: a heading for the report.
+        description: what the study asks, a paragraph of Markdown.
+        course_note: what the course figures are (metric and dataset).
+        compare: `"previous"` (each variant against the one before it, as on a
+            ladder) or `"first"` (every variant against the first).
+        variants: tuple of `Variant`.
+    """
+
+    name: str
+    variants: tuple
+    title: str = ""
+    description: str = ""
+    course_note: str = ""
+    compare: str = "previous"
+
+    def reference_of(self, index):
+        """The index of the variant that variant `index` is compared with, or None."""
+        variant = self.variants[index]
+        if variant.compare_to is not None:
+            return [v.name for v in self.variants].index(variant.compare_to)
+        if index == 0:
+            return None
+        return index - 1 if self.compare == "previous" else 0
+
+    def select(self, only):
+        """A copy holding the variants at `only` (indices), in study order."""
+        return dataclasses.replace(self, variants=tuple(self.variants[i] for i in sorted(only)))
+
+    def to_dict(self):
+        return {
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "course_note": self.course_note,
+            "compare": self.compare,
+            "variants": [v.to_dict() for v in self.variants],
+        }
+
+
+def study_from_dict(data, source="study"):
+    """A `Study` from plain data (a TOML table or JSON object); clear errors."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{source}: a study must be a table/object. Received: study={data!r}")
+    _check_keys(data, STUDY_KEYS, f"{source}: study field")
+    name = _check_name(data.get("name"), f"{source}: study name", "name")
+    variants_data = data.get("variants")
+    if not isinstance(variants_data, list) or not variants_data:
+        raise ValueError(
+            f"{source}: a study needs a non-empty list `variants` ([[variants]] in TOML). "
+            f"{received('variants', variants_data)}"
+        )
+    variants = tuple(
+        _variant_from_dict(item, f"{source}: variant {index}")
+        for index, item in enumerate(variants_data)
+    )
+    names = [v.name for v in variants]
+    for index, variant_name in enumerate(names):
+        if variant_name in names[:index]:
+            raise ValueError(f"{source}: variant names must be unique. Received: name={variant_name!r}")
+    for variant in variants:
+        if variant.compare_to is not None:
+            check_choice(f"{source}: variant {variant.name!r} compare_to", variant.compare_to,
+                         tuple(n for n in names if n != variant.name))
+    compare = data.get("compare", "previous")
+    check_choice(f"{source}: compare", compare, COMPARES)
+    texts = {}
+    for key in ("title", "description", "course_note"):
+        value = data.get(key, "")
+        if not isinstance(value, str):
+            raise ValueError(f"{source}: `{key}` must be a string. {received(key, value)}")
+        texts[key] = value
+    return Study(name=name, variants=variants, compare=compare, **texts)
+
+
+def load_study_file(path):
+    """Reads a study from a `.toml` or `.json` file (tomllib/json only, no code runs)."""
+    path = Path(path)
+    if path.suffix not in (".toml", ".json"):
+        raise ValueError(f"A study file must end in .toml or .json. Received: file={str(path)!r}")
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise ValueError(f"Cannot read the study file: {error.strerror}. "
+                         f"Received: file={str(path)!r}") from None
+    try:
+        if path.suffix == ".toml":
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # Python 3.10
+                tomllib = None
+            if tomllib is None:
+                raise ValueError("Reading TOML needs Python 3.11 or newer; use a .json file.")
+            data = tomllib.loads(raw.decode("utf-8"))
+        else:
+            data = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path.name} is not valid {path.suffix[1:].upper()}: {error}. "
+                         f"Received: file={str(path)!r}") from None
+    return study_from_dict(data, source=path.name)
+
+
+def resolve_variant(variant):
+    """`(preset, model_config, train_config)` for `variant`; errors name the field.
+
+    Imports `kgen.models` (and so Keras).
+    """
+    import kgen.models
+    from kgen.models import Augmentation, ModelConfig, Stage, TrainConfig
+
+    where = f"variant {variant.name!r}"
+    try:
+        preset = kgen.models.get(variant.preset)
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from None
+    overrides = dict(variant.model)
+    try:
+        augmentation = overrides.pop("augmentation", None)
+        _check_fields(overrides, ModelConfig, "model field")
+        if "stages" in overrides:
+            overrides["stages"] = _stages(overrides["stages"], Stage)
+        model = kgen.models.replace_fields(preset.model, overrides, "model field")
+        if augmentation is not None:
+            if not isinstance(augmentation, dict):
+                raise ValueError(f"`augmentation` must be a table of fields. "
+                                 f"{received('augmentation', augmentation)}")
+            _check_fields(augmentation, Augmentation, "augmentation field")
+            model = dataclasses.replace(
+                model, augmentation=dataclasses.replace(model.augmentation, **augmentation)
+            )
+        _check_fields(variant.train, TrainConfig, "train field")
+        train = kgen.models.replace_fields(preset.train, variant.train, "train field")
+    except (ValueError, TypeError) as error:
+        raise type(error)(f"{where}: {error}") from None
+    return preset, model, train
+
+
+def course_figure(variant, preset):
+    """The course's accuracy in percent for `variant`: its own, or the preset's
+    when the variant trains the preset unchanged."""
+    if variant.course is not None:
+        return variant.course
+    unchanged = not variant.model and not variant.train and variant.scaling == "standardize"
+    if unchanged and preset.course_val_accuracy is not None:
+        return round(100 * preset.course_val_accuracy, 2)
+    return None
+
+
+def _variant_from_dict(data, where):
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: a variant must be a table/object. Received: variant={data!r}")
+    _check_keys(data, VARIANT_KEYS, f"{where}: variant field")
+    name = _check_name(data.get("name"), f"{where}: name", "name")
+    where = f"variant {name!r}"
+    preset = data.get("preset")
+    if not isinstance(preset, str) or not preset:
+        raise ValueError(f"{where}: `preset` must name a kgen preset. {received('preset', preset)}")
+    for key in ("model", "train"):
+        if not isinstance(data.get(key, {}), dict):
+            raise ValueError(f"{where}: `{key}` must be a table of field overrides. "
+                             f"{received(key, data[key])}")
+    scaling = data.get("scaling", "standardize")
+    check_choice(f"{where}: scaling", scaling, tuple(SCALINGS))
+    compare_to = data.get("compare_to")
+    if compare_to is not None and not isinstance(compare_to, str):
+        raise ValueError(f"{where}: `compare_to` must be a variant name. "
+                         f"{received('compare_to', compare_to)}")
+    course = data.get("course")
+    if course is not None:
+        course = check_number(f"{where}: course", course, minimum=0.0, maximum=100.0)
+    summary = data.get("summary", "")
+    if not isinstance(summary, str):
+        raise ValueError(f"{where}: `summary` must be a string. {received('summary', summary)}")
+    return Variant(name=name, preset=preset, summary=summary, model=dict(data.get("model", {})),
+                   train=dict(data.get("train", {})), scaling=scaling, compare_to=compare_to,
+                   course=course)
+
+
+def _check_keys(data, allowed, what):
+    for key in data:
+        check_choice(what, key, allowed)
+
+
+def _check_name(value, what, key):
+    if not isinstance(value, str) or not _NAME_PATTERN.match(value):
+        raise ValueError(
+            f"{what} must be letters, digits and . _ + - (it becomes a folder name). "
+            f"{received(key, value)}"
+        )
+    return value
+
+
+def _check_fields(overrides, config_class, what):
+    names = tuple(f.name for f in dataclasses.fields(config_class))
+    for key in overrides:
+        check_choice(what, key, names)
+
+
+def _stages(stages, stage_class):
+    if not isinstance(stages, (list, tuple)) or not stages:
+        raise ValueError(f"`stages` must be a non-empty list of stage tables. "
+                         f"{received('stages', stages)}")
+    result = []
+    for stage in stages:
+        if isinstance(stage, stage_class):
+            result.append(stage)
+            continue
+        if not isinstance(stage, dict):
+            raise ValueError(f"Each stage must be a table like {{width = 32}}. "
+                             f"{received('stage', stage)}")
+        _check_fields(stage, stage_class, "stage field")
+        if "width" not in stage:
+            raise ValueError(f"Each stage needs a `width`. {received('stage', stage)}")
+        result.append(stage_class(**stage))
+    return tuple(result)
