@@ -6,7 +6,7 @@ import keras
 
 from kgen import optimizers, schedules
 from kgen.callbacks import EpochLogger, SyncAugmentationEpoch
-from kgen.data import check_images, check_labels  # noqa: F401 (provided by kgen.data)
+from kgen.data import check_images, check_labels
 from kgen.layers import WeightNormalization, initialize_weight_normalization
 from kgen.losses import SparseCategoricalCrossentropy
 from kgen.validation import check_int
@@ -49,7 +49,7 @@ def fit(model, dataset, train_config, epochs=None, callbacks=(), verbose="auto",
         if split == "val" and len(x) == 0:
             continue
         check_images(x, name=f"x_{split}", num_channels=channels, height=height, width=width)
-        check_labels(y, num_classes, name=f"y_{split}")
+        check_labels(y, num_classes, name=f"y_{split}", x=x)
     if len(dataset.x_train) == 0:
         raise ValueError(f"The training split is empty. Received: dataset={dataset.name!r}")
     batch_size = min(train_config.batch_size, len(dataset.x_train))
