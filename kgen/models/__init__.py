@@ -6,8 +6,15 @@
 """
 
 from kgen.models.builder import build_cnn
-from kgen.models.config import Augmentation, Erasing, ModelConfig, Stage, TrainConfig
-from kgen.models.config import replace_fields
+from kgen.models.config import (
+    Augmentation,
+    Erasing,
+    ModelConfig,
+    Stage,
+    TrainConfig,
+    replace_fields,
+)
+from kgen.models.loading import load_model
 from kgen.models.presets import LADDER, Preset, derive, get, names, register
 
 
@@ -25,5 +32,6 @@ def create(name, input_shape=(32, 32, 3), num_classes=10, mean=None, std=None, *
 
 __all__ = [
     "LADDER", "Augmentation", "Erasing", "ModelConfig", "Preset", "Stage", "TrainConfig",
-    "build_cnn", "create", "derive", "get", "names", "register", "replace_fields",
+    "build_cnn", "create", "derive", "get", "load_model", "names", "register",
+    "replace_fields",
 ]

@@ -4,8 +4,13 @@ import math
 
 import keras
 
-from kgen.layers import AlternatingFlip, DropConnectDense, RandomErasing, RandomPadCrop
-from kgen.layers import WeightNormalization
+from kgen.layers import (
+    AlternatingFlip,
+    DropConnectDense,
+    RandomErasing,
+    RandomPadCrop,
+    WeightNormalization,
+)
 from kgen.models.config import ModelConfig
 from kgen.validation import check_int
 
