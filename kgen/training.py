@@ -51,7 +51,10 @@ def fit(model, dataset, train_config, epochs=None, callbacks=(), verbose="auto",
         check_images(x, name=f"x_{split}", num_channels=channels, height=height, width=width)
         check_labels(y, num_classes, name=f"y_{split}", x=x)
     if len(dataset.x_train) == 0:
-        raise ValueError(f"The training split is empty. Received: dataset={dataset.name!r}")
+        raise ValueError(
+            f"`x_train` is empty: there is nothing to train on. "
+            f"Received: x_train of shape {dataset.x_train.shape} from dataset {dataset.name!r}"
+        )
     batch_size = min(train_config.batch_size, len(dataset.x_train))
     steps_per_epoch = math.ceil(len(dataset.x_train) / batch_size)
     compile_model(model, train_config, steps_per_epoch, epochs, jit_compile=jit_compile)

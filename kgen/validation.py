@@ -13,11 +13,15 @@ def received(name, value):
     return f"Received: {name}={value!r}"
 
 
-def check_choice(name, value, choices):
-    """`value` must be one of `choices`; suggests the closest when it is not."""
+def check_choice(name, value, choices, label=None):
+    """`value` must be one of `choices`; suggests the closest when it is not.
+
+    `label` says what the value is when the argument's name does not
+    (`check_choice("name", ..., label="dataset name")`).
+    """
     if value in choices:
         return value
-    message = f"Unknown {name} {value!r}. Expected one of: {', '.join(map(str, choices))}."
+    message = f"Unknown {label or name} {value!r}. Expected one of: {', '.join(map(str, choices))}."
     if isinstance(value, str):
         close = difflib.get_close_matches(value, [str(c) for c in choices], n=3)
         if close:

@@ -67,7 +67,7 @@ def load(name="synthetic", data_dir=None, validation_split=0.1, seed=0, **option
         loader = registry[FOLDER_PREFIX]
         arguments = (path,)
     else:
-        check_choice("name", name, (*names(), FOLDER_PREFIX + "PATH"))
+        check_choice("name", name, (*names(), FOLDER_PREFIX + "PATH"), label="dataset name")
         loader = registry[name]
         arguments = ()
     _check_options(name, loader, options)

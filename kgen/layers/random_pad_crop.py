@@ -32,10 +32,13 @@ class RandomPadCrop(RandomImageLayer):
     def build(self, input_shape):
         super().build(input_shape)
         smallest_side = min(input_shape[1], input_shape[2])
-        if self.mode == "reflect" and self.padding >= smallest_side:
+        # Reflection needs a border to mirror; a constant pad wider than the image
+        # would mostly crop padding, which is never what was meant.
+        limit = smallest_side - 1 if self.mode == "reflect" else smallest_side
+        if self.padding > limit:
             raise ValueError(
-                "Reflect padding must be smaller than the image side "
-                f"({smallest_side}). Received: padding={self.padding}"
+                f"`padding` must be at most {limit} for {self.mode} padding of images "
+                f"whose smaller side is {smallest_side}. Received: padding={self.padding}"
             )
 
     def get_random_transformation(self, images):
