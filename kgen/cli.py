@@ -162,7 +162,7 @@ def _add_run_options(parser, default_out):
                             f"interrupted study (default: {default_out})")
     group.add_argument("--quick", action="store_true",
                        help="few-minute settings for a CPU: small synthetic train set, "
-                            "quarter width, 8 epochs, batch 128, one seed (printed at start; "
+                            "quarter width, 8 epochs, batch 32, one seed (printed at start; "
                             "any explicit option wins)")
     group.add_argument("--tensorboard", action="store_true",
                        help="also write TensorBoard logs to each run's tensorboard/ folder "
@@ -175,7 +175,7 @@ def _add_run_options(parser, default_out):
                             "(default: 1; 0.25 with --quick)")
     group.add_argument("--batch-size", type=_positive_int,
                        help="batch size for every variant (default: each preset's own; "
-                            "128 with --quick)")
+                            "32 with --quick)")
     group.add_argument("--train-size", type=_positive_int,
                        help="images the synthetic dataset generates for train+validation "
                             "(default: 10000; 3000 with --quick)")

@@ -10,8 +10,16 @@ This package imports no Keras: `kgen.studies.runner` (which trains) does, and
 """
 
 from kgen.studies.builtin import STUDIES
+from kgen.studies.data import load_limited
 from kgen.studies.settings import QUICK, Settings, quick_settings
-from kgen.studies.spec import SCALINGS, Study, Variant, load_study_file, study_from_dict
+from kgen.studies.spec import (
+    SCALINGS,
+    Study,
+    Variant,
+    load_study_file,
+    resolve_variant,
+    study_from_dict,
+)
 from kgen.validation import check_choice
 
 
@@ -27,6 +35,6 @@ def get(name):
 
 
 __all__ = [
-    "QUICK", "SCALINGS", "STUDIES", "Settings", "Study", "Variant", "get", "load_study_file",
-    "names", "quick_settings", "study_from_dict",
+    "QUICK", "SCALINGS", "STUDIES", "Settings", "Study", "Variant", "get", "load_limited",
+    "load_study_file", "names", "quick_settings", "resolve_variant", "study_from_dict",
 ]

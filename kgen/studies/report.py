@@ -157,7 +157,7 @@ def markdown(manifest, study, summaries, run_rows):
         elif s["p_value"] is None:
             p = "n=1" if s["change"] is not None else ""
         else:
-            p = f"{s['p_value']:.3f}"
+            p = "<0.001" if s["p_value"] < 0.001 else f"{s['p_value']:.3f}"
         course = "" if s["course"] is None else f"{s['course']:.1f}"
         lines.append(
             f"| {s['index']} | {s['variant']} | {s['summary']} | {n} "
@@ -196,6 +196,8 @@ def plot_learning_curves(path, study, runs):
     """Train (solid) and validation (dashed) accuracy per epoch, one panel per
     variant; the line is the mean over seeds and the band its min-max."""
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     names = [v.name for v in study.variants if runs.get(v.name)]
     columns = min(5, len(names))
     rows = math.ceil(len(names) / columns)
@@ -222,16 +224,18 @@ def plot_learning_curves(path, study, runs):
                 axis.fill_between(epochs, low, high, color=color, alpha=0.2, linewidth=0)
         axis.set_title(name, fontsize=10)
         axis.grid(alpha=0.3)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     for axis in axes[-1]:
         axis.set_xlabel("epoch")
     for axis in axes[:, 0]:
         axis.set_ylabel("accuracy (%)")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="upper right", ncol=2, frameon=False)
+    axes.flat[0].legend(loc="lower right", fontsize=8)
     seeds = max(len(runs[n]) for n in names)
-    figure.suptitle(f"{study.title or study.name}: train vs validation accuracy "
-                    f"(mean of {seeds} seed{'s' if seeds > 1 else ''})", x=0.01, ha="left")
-    figure.tight_layout(rect=(0, 0, 1, 0.97))
+    band = ", band: min-max over seeds" if seeds > 1 else ""
+    figure.suptitle(f"{study.title or study.name}\ntrain (solid) vs validation (dashed) "
+                    f"accuracy, mean of {seeds} seed{'s' if seeds > 1 else ''}{band}",
+                    fontsize=11)
+    figure.tight_layout()
     _save(figure, path)
 
 
@@ -249,31 +253,31 @@ def plot_accuracy_gap(path, summaries):
     for offset, metric, color, label in ((-width / 2, "train_accuracy", "tab:blue", "train"),
                                          (width / 2, "val_accuracy", "tab:orange", "val")):
         means = [_nan(_scaled(s[metric]["mean"])) for s in summaries]
-        errors = [_scaled(s[metric]["std"]) or 0.0 for s in summaries]
-        top.bar([p + offset for p in positions], means, width, yerr=errors, capsize=3,
-                color=color, label=label)
+        errors = [_nan(_scaled(s[metric]["std"])) for s in summaries]
+        top.bar([p + offset for p in positions], means, width, color=color, label=label,
+                **_error_bars(errors))
     course = [(p, s["course"]) for p, s in zip(positions, summaries) if s["course"] is not None]
     if course:
         top.scatter([p + width / 2 for p, _ in course], [c for _, c in course], marker="D",
                     color="black", zorder=3, label="course (val/test)")
     top.set_ylabel("accuracy (%)")
-    top.legend(loc="lower right", fontsize=8, ncol=3)
+    top.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=8, ncol=3, frameon=False)
     top.grid(axis="y", alpha=0.3)
     finite = [v for s in summaries for v in (_scaled(s["train_accuracy"]["mean"]),
                                              _scaled(s["val_accuracy"]["mean"])) if _finite(v)]
     finite += [c for _, c in course]
-    if finite:
-        top.set_ylim(max(0.0, min(finite) - 10), min(100.0, max(finite) + 5))
+    top.set_ylim(0.0, min(100.0, max(finite, default=95.0) + 5))
     gaps = [_nan(_scaled(s["gap"]["mean"])) for s in summaries]
-    gap_errors = [_scaled(s["gap"]["std"]) or 0.0 for s in summaries]
-    bottom.bar(positions, gaps, 0.6, yerr=gap_errors, capsize=3, color="tab:red")
+    gap_errors = [_nan(_scaled(s["gap"]["std"])) for s in summaries]
+    bottom.bar(positions, gaps, 0.6, color="tab:red", **_error_bars(gap_errors))
     bottom.axhline(0.0, color="black", linewidth=0.8)
     bottom.set_ylabel("gap train − val (pp)")
     bottom.grid(axis="y", alpha=0.3)
     bottom.set_xticks(positions)
     bottom.set_xticklabels(names, rotation=30, ha="right")
-    top.set_title("Accuracy per variant (error bars: std over seeds) and the train-val gap",
-                  fontsize=11)
+    figure.suptitle("Accuracy per variant and the train − val gap"
+                    + (" (error bars: std over seeds)" if any(_finite(e) for e in errors) else ""),
+                    fontsize=11)
     figure.tight_layout()
     _save(figure, path)
 
@@ -308,6 +312,12 @@ def _mean_std(stat):
 
 def _scaled(value):
     return None if value is None else 100.0 * value
+
+
+def _error_bars(errors):
+    if not any(_finite(e) for e in errors):
+        return {}
+    return {"yerr": [e if _finite(e) else 0.0 for e in errors], "capsize": 3}
 
 
 def _nan(value):

@@ -27,6 +27,7 @@ import kgen.data
 import kgen.models
 import kgen.training
 from kgen.studies import layout
+from kgen.studies.data import load_limited
 from kgen.studies.files import (
     read_csv,
     read_json,
@@ -107,32 +108,10 @@ def check_builds(planned, data):
 
 
 def load_dataset(settings):
-    """The study's dataset, with the validation split chosen by seed 0 for every
-    run (so seeds vary the training, not the data)."""
-    options = {}
-    if settings.dataset == "synthetic":
-        train_size = settings.train_size
-        if settings.limit is not None:
-            needed = math.ceil(settings.limit / (1.0 - settings.validation_split)) + 10
-            train_size = max(train_size or 0, needed)
-        if train_size is not None:
-            options["train_size"] = train_size
-    elif settings.train_size is not None:
-        raise ValueError("`train_size` only applies to the synthetic dataset; use `limit` "
-                         f"for others. Received: dataset={settings.dataset!r}")
-    data = kgen.data.load(settings.dataset, data_dir=settings.data_dir,
-                          validation_split=settings.validation_split, seed=0, **options)
-    changes = {}
-    if settings.limit is not None and settings.limit < len(data.x_train):
-        x_train, y_train = data.x_train[:settings.limit], data.y_train[:settings.limit]
-        mean, std = kgen.data.channel_statistics(x_train)
-        changes.update(x_train=x_train, y_train=y_train, mean=mean, std=std)
-    if settings.eval_limit is not None:
-        changes.update(x_val=data.x_val[:settings.eval_limit],
-                       y_val=data.y_val[:settings.eval_limit],
-                       x_test=data.x_test[:settings.eval_limit],
-                       y_test=data.y_test[:settings.eval_limit])
-    return dataclasses.replace(data, **changes) if changes else data
+    """The study's dataset (`kgen.studies.data.load_dataset` with its settings)."""
+    return load_limited(settings.dataset, limit=settings.limit, eval_limit=settings.eval_limit,
+                        train_size=settings.train_size,
+                        validation_split=settings.validation_split, data_dir=settings.data_dir)
 
 
 def input_statistics(scaling, data):

@@ -1,0 +1,226 @@
+"""The `kgen` command line: help, listing, bad input, and every built-in study
+run for one epoch on tiny data (in-process, on the tox env's backend)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import kgen
+import kgen.studies
+from kgen.cli import main
+from kgen.studies.files import read_csv, read_json
+
+# One epoch on 64 images of a 1/8-width model: every layer runs, nothing waits.
+TINY = ["--epochs", "1", "--limit", "64", "--eval-limit", "32", "--width-scale", "0.125",
+        "--batch-size", "32", "--seeds", "1"]
+COMMANDS = ("ladder", "study", "train", "report", "list")
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_of_every_command(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: kgen {command}")
+    if command in ("ladder", "study", "train"):
+        for option in ("--backend", "--dataset", "--epochs", "--seeds", "--only", "--out",
+                       "--quick", "--tensorboard", "--force"):
+            assert option in out
+        assert "--eval-limit" not in out  # a testing option, hidden
+
+
+def test_top_level_help_and_version(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in (*COMMANDS, "bench"):
+        assert command in out
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"kgen {kgen.__version__}"
+
+
+def test_list(capsys):
+    code, out, _ = run_cli(capsys, "list")
+    assert code == 0
+    for name in ("ladder-9", "small-cnn", "normalization", "overfitting", "training",
+                 "synthetic", "cifar10", "folder:PATH"):
+        assert name in out
+
+
+@pytest.mark.parametrize("argv, fragments", [
+    (["train", "ladder-10"], ["preset", "'ladder-10'", "Did you mean"]),
+    (["study", "normalisation"], ["study", "'normalisation'", "Did you mean 'normalization'"]),
+    (["ladder", "--dataset", "cifar-10"], ["dataset", "'cifar-10'", "Did you mean 'cifar10'"]),
+    (["ladder", "--only", "3-1"], ["--only", "only='3-1'"]),
+    (["ladder", "--only", "0-12"], ["--only", "0-9"]),
+    (["ladder", "--only", "ladder-x"], ["--only", "ladder-x"]),
+    (["ladder", "--seeds", "0"], ["--seeds", "'0'"]),
+    (["ladder", "--epochs", "0"], ["--epochs", "'0'"]),
+    (["ladder", "--epochs", "ten"], ["--epochs", "'ten'"]),
+    (["ladder", "--width-scale", "-1"], ["--width-scale", "'-1'"]),
+    (["ladder", "--backend", "theano"], ["--backend", "'theano'"]),
+    (["study"], ["study name or --file"]),
+    (["study", "ladder", "--file", "x.toml"], ["study name or --file"]),
+    (["train", "small-cnn", "--set", "normalisation=batch"], ["normalisation",
+                                                              "Did you mean 'normalization'"]),
+    (["train", "small-cnn", "--set", "l2"], ["FIELD=VALUE", "set='l2'"]),
+    (["train", "small-cnn", "--set", "l2=-1"], ["l2", "-1"]),
+    (["nonsense"], ["invalid choice", "'nonsense'"]),
+])
+def test_bad_input_exits_2_with_one_line_and_no_files(argv, fragments, tmp_path, capsys):
+    out_dir = tmp_path / "out"
+    code, out, err = run_cli(capsys, *argv, *(["--out", str(out_dir)] if len(argv) > 1 and
+                                              argv[0] != "nonsense" else []))
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("kgen: error: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+    assert not out_dir.exists()
+
+
+def test_malformed_study_file_exits_2(tmp_path, capsys):
+    study_file = tmp_path / "mine.toml"
+    study_file.write_text('name = "mine"\n[[variants]]\nname = "a"\npreset = "small-cnn"\n'
+                          '[variants.model]\nwidht = 3\n')
+    code, _, err = run_cli(capsys, "study", "--file", str(study_file), "--out",
+                           str(tmp_path / "out"), *TINY)
+    assert code == 2 and "'widht'" in err and "variant 'a'" in err
+    assert len(err.strip().splitlines()) == 1
+    study_file.write_text("name = [")
+    code, _, err = run_cli(capsys, "study", "--file", str(study_file))
+    assert code == 2 and "not valid TOML" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_folder_with_another_study_is_refused_without_force(tmp_path, capsys):
+    out_dir = tmp_path / "out"
+    code, _, _ = run_cli(capsys, "train", "small-cnn", "--out", str(out_dir), *TINY)
+    assert code == 0
+    before = sorted(p.relative_to(out_dir) for p in out_dir.rglob("*"))
+    code, _, err = run_cli(capsys, "study", "normalization", "--only", "0", "--out", str(out_dir),
+                           *TINY)
+    assert code == 2 and "another study" in err and "--force" in err
+    assert len(err.strip().splitlines()) == 1
+    assert sorted(p.relative_to(out_dir) for p in out_dir.rglob("*")) == before
+    code, _, _ = run_cli(capsys, "study", "normalization", "--only", "0", "--out", str(out_dir),
+                         "--force", *TINY)
+    assert code == 0
+    assert read_json(out_dir / "study.json")["study"]["name"] == "normalization"
+
+
+@pytest.mark.parametrize("name", kgen.studies.names())
+def test_every_builtin_study_runs_one_epoch(name, tmp_path, capsys):
+    out_dir = tmp_path / name
+    code, out, err = run_cli(capsys, "study", name, "--out", str(out_dir), *TINY)
+    assert code == 0, err
+    variants = [v.name for v in kgen.studies.get(name).variants]
+    rows = read_csv(out_dir / "results.csv")
+    assert [r["variant"] for r in rows] == variants
+    assert all(r["status"] == "completed" and r["epochs_completed"] == 1 for r in rows)
+    for variant in variants:
+        run = out_dir / "runs" / variant / "seed-0"
+        assert sorted(os.listdir(run)) == ["config.json", "history.csv", "result.json"]
+        result = read_json(run / "result.json")
+        assert 0.0 <= result["test_accuracy"] <= 1.0
+        assert result["versions"]["keras"] and result["backend"]
+    assert f"run {len(variants)}/{len(variants)}: {variants[-1]} seed 0" in out
+    assert "epoch 1/1: loss" in out
+    assert out.count("\n| ") == len(variants) + 1  # the summary table, header included
+    # A second invocation finds every run finished and trains nothing.
+    code, out, _ = run_cli(capsys, "study", name, "--out", str(out_dir), *TINY)
+    assert code == 0 and out.count("finished already") == len(variants)
+    assert "epoch 1/1" not in out
+
+
+def test_train_with_overrides_and_report_rebuild(tmp_path, capsys):
+    out_dir = tmp_path / "out"
+    code, out, _ = run_cli(capsys, "train", "small-cnn", "--set", "normalization=group",
+                           "--set", "flip=random", "--set", "learning_rate=0.01", "--out",
+                           str(out_dir), *TINY[:-2], "--seeds", "2")
+    assert code == 0
+    config = read_json(out_dir / "runs" / "small-cnn" / "seed-1" / "config.json")
+    assert config["model"]["normalization"] == "group"
+    assert config["model"]["augmentation"]["flip"] == "random"
+    assert config["train"]["learning_rate"] == 0.01 and config["train"]["epochs"] == 1
+    assert config["model"]["width_multiplier"] == 0.125
+    for name in ("report.md", "results.csv", "results.json", "learning_curves.png",
+                 "accuracy_gap.png"):
+        (out_dir / name).unlink()
+    code, out, _ = run_cli(capsys, "report", str(out_dir))
+    assert code == 0 and "| 0 | small-cnn |" in out
+    assert (out_dir / "accuracy_gap.png").exists()
+    assert len(read_csv(out_dir / "results.csv")) == 2
+    assert read_json(out_dir / "results.json")["variants"][0]["val_accuracy"]["n"] == 2
+
+
+def test_report_of_missing_folder_exits_2(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "report", str(tmp_path / "nothing"))
+    assert code == 2 and "no such folder" in err
+    code, _, err = run_cli(capsys, "report", str(tmp_path))
+    assert code == 2 and "no kgen study" in err
+
+
+def test_diverged_run_is_recorded_and_the_study_goes_on(tmp_path, capsys):
+    study_file = tmp_path / "diverge.json"
+    study_file.write_text(json.dumps({"name": "diverge", "variants": [
+        {"name": "exploding", "preset": "small-cnn",
+         "train": {"optimizer": "sgd", "learning_rate": 1e30}},
+        {"name": "fine", "preset": "small-cnn"},
+    ]}))
+    out_dir = tmp_path / "out"
+    code, out, _ = run_cli(capsys, "study", "--file", str(study_file), "--out", str(out_dir),
+                           *TINY[:1], "3", *TINY[2:])
+    assert code == 0
+    exploding = read_json(out_dir / "runs" / "exploding" / "seed-0" / "result.json")
+    assert exploding["status"] == "diverged"
+    assert exploding["epochs_completed"] == 1  # stopped within the first epoch
+    assert exploding["diverged_at_epoch"] == 0 and exploding["test_accuracy"] is None
+    fine = read_json(out_dir / "runs" / "fine" / "seed-0" / "result.json")
+    assert fine["status"] == "completed" and fine["epochs_completed"] == 3
+    assert "diverged" in (out_dir / "report.md").read_text()
+
+
+def test_bench_is_delegated_or_explained(capsys):
+    try:
+        import kgen.bench  # noqa: F401
+    except ModuleNotFoundError:
+        code, _, err = run_cli(capsys, "bench")
+        assert code == 2 and "kgen/bench.py" in err
+    else:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["bench", "--help"])
+        assert exit_info.value.code == 0
+        assert "usage: kgen bench" in capsys.readouterr().out
+
+
+def test_backend_option_sets_keras_backend_before_import(tmp_path):
+    # A fresh interpreter: the CLI module must not import Keras by itself.
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    code = ("import sys, kgen.cli; assert 'keras' not in sys.modules; "
+            f"sys.exit(kgen.cli.main(['list', '--backend', '{backend}']))")
+    environment = {**os.environ, "KERAS_BACKEND": "not-a-backend"}
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                               env=environment, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    assert "ladder-0" in completed.stdout
+
+
+def test_cli_refuses_a_second_backend_in_one_process(capsys):
+    import keras
+
+    other = next(b for b in ("tensorflow", "jax", "torch") if b != keras.backend.backend())
+    code, _, err = run_cli(capsys, "list", "--backend", other)
+    assert code == 2 and "already imported" in err

@@ -1,0 +1,345 @@
+"""kgen.studies: study data and its validation, statistics, atomic files, reports."""
+
+import json
+import math
+import os
+
+import pytest
+
+import kgen.studies
+from kgen.studies import layout, stats
+from kgen.studies.files import (
+    atomic_write_text,
+    read_csv,
+    read_json,
+    remove_partial_files,
+    write_csv,
+    write_json,
+)
+from kgen.studies.report import summarize, write_report
+from kgen.studies.spec import load_study_file, resolve_variant, study_from_dict
+
+# === Study data ===
+
+
+@pytest.mark.parametrize("name", kgen.studies.names())
+def test_builtin_study_resolves(name):
+    study = kgen.studies.get(name)
+    for variant in study.variants:
+        preset, model, train = resolve_variant(variant)
+        assert preset.name == variant.preset
+    for index in range(len(study.variants)):
+        reference = study.reference_of(index)
+        assert reference is None or 0 <= reference < len(study.variants)
+
+
+def test_ladder_study_is_the_ten_rungs_with_course_figures():
+    import kgen.models
+    from kgen.studies.spec import course_figure
+
+    study = kgen.studies.get("ladder")
+    assert [v.preset for v in study.variants] == list(kgen.models.LADDER)
+    figures = [course_figure(v, kgen.models.get(v.preset)) for v in study.variants]
+    assert figures[0] == 78.0 and figures[4] is None and figures[9] == 94.5
+
+
+def test_normalization_study_variants_differ_in_normalization_only():
+    study = kgen.studies.get("normalization")
+    models = [resolve_variant(v)[1] for v in study.variants]
+    assert [m.normalization for m in models] == ["none", "batch", "layer", "instance", "group",
+                                                 "weight"]
+    assert [v.course for v in study.variants] == [70.7, 72.2, 70.5, 69.0, 72.3, 72.3]
+    assert study.reference_of(3) == 0
+
+
+def test_training_study_scalings_and_references():
+    study = kgen.studies.get("training")
+    by_name = {v.name: v for v in study.variants}
+    assert by_name["sigmoid"].scaling == "unit"
+    assert by_name["scale-symmetric"].scaling == "symmetric"
+    assert kgen.studies.SCALINGS["symmetric"] == (0.5, 0.5)
+    assert kgen.studies.SCALINGS["unit"] == (0.0, 1.0)
+    names = [v.name for v in study.variants]
+    assert names[study.reference_of(names.index("gelu"))] == "batchnorm"
+    assert names[study.reference_of(names.index("lr-decay"))] == "skip"
+    _, model, train = resolve_variant(by_name["lr-decay"])
+    assert model.residual and model.normalization == "batch" and train.schedule == "exponential"
+
+
+def test_augmentation_override_merges_into_the_preset():
+    study = study_from_dict({"name": "s", "variants": [
+        {"name": "a", "preset": "ladder-5", "model": {"augmentation": {"pad_crop": 4}}},
+    ]})
+    _, model, _ = resolve_variant(study.variants[0])
+    assert model.augmentation.pad_crop == 4
+    assert model.augmentation.flip == "random"  # kept from ladder-5
+    assert model.augmentation.erasing is not None
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"name": "s", "variants": [{"name": "a", "preset": "ladder-O"}]}, "ladder-0"),
+    ({"name": "s", "variants": [{"name": "a", "preset": "small-cnn",
+                                 "model": {"normalisation": "batch"}}]}, "normalization"),
+    ({"name": "s", "variants": [{"name": "a", "preset": "small-cnn",
+                                 "train": {"learning_rte": 0.1}}]}, "learning_rate"),
+    ({"name": "s", "variants": [{"name": "a", "preset": "small-cnn",
+                                 "model": {"normalization": "btach"}}]}, "batch"),
+    ({"name": "s", "variants": [{"name": "a", "preset": "small-cnn",
+                                 "model": {"stages": [{"widht": 8}]}}]}, "width"),
+    ({"name": "s", "variants": [{"name": "a", "preset": "small-cnn",
+                                 "model": {"augmentation": {"flipp": "random"}}}]}, "flip"),
+])
+def test_bad_field_errors_name_it_with_a_suggestion(data, message):
+    study = study_from_dict(data)
+    with pytest.raises((ValueError, TypeError), match=f"variant 'a'.*{message}"):
+        resolve_variant(study.variants[0])
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"variants": [{"name": "a", "preset": "small-cnn"}]}, "study name"),
+    ({"name": "s", "variants": []}, "non-empty list"),
+    ({"name": "s", "variant": []}, "Did you mean 'variants'"),
+    ({"name": "s", "variants": [{"name": "a b", "preset": "small-cnn"}]}, "folder name"),
+    ({"name": "s", "variants": [{"name": "a", "preset": "small-cnn"},
+                                {"name": "a", "preset": "small-cnn"}]}, "unique"),
+    ({"name": "s", "variants": [{"name": "a", "preset": "small-cnn", "scaling": "unity"}]},
+     "Did you mean 'unit'"),
+    ({"name": "s", "variants": [{"name": "a", "preset": "small-cnn", "compare_to": "b"}]},
+     "compare_to"),
+    ({"name": "s", "variants": [{"name": "a", "preset": "small-cnn", "course": 140}]},
+     "course"),
+    ({"name": "s", "compare": "last", "variants": [{"name": "a", "preset": "small-cnn"}]},
+     "compare"),
+])
+def test_malformed_study_data_is_refused(data, message):
+    with pytest.raises(ValueError, match=message):
+        study_from_dict(data)
+
+
+def test_study_file_toml_and_json(tmp_path):
+    toml = tmp_path / "mine.toml"
+    toml.write_text(
+        'name = "mine"\ncompare = "first"\n\n'
+        '[[variants]]\nname = "base"\npreset = "small-cnn"\n\n'
+        '[[variants]]\nname = "group"\npreset = "small-cnn"\ncourse = 72.3\n'
+        '[variants.model]\nnormalization = "group"\nnorm_groups = 4\n'
+    )
+    study = load_study_file(toml)
+    assert [v.name for v in study.variants] == ["base", "group"]
+    assert study.variants[1].model == {"normalization": "group", "norm_groups": 4}
+    as_json = tmp_path / "mine.json"
+    as_json.write_text(json.dumps(study.to_dict()))
+    assert load_study_file(as_json) == study
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("bad.toml", "name = [", "not valid TOML"),
+    ("bad.json", "{", "not valid JSON"),
+    ("bad.yaml", "name: x", "must end in .toml or .json"),
+    ("missing.toml", None, "Cannot read"),
+])
+def test_bad_study_files(tmp_path, name, text, message):
+    path = tmp_path / name
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        load_study_file(path)
+
+
+def test_unknown_study_suggests():
+    with pytest.raises(ValueError, match="Did you mean 'normalization'"):
+        kgen.studies.get("normalisation")
+
+
+def test_select_keeps_study_order():
+    study = kgen.studies.get("ladder")
+    assert [v.name for v in study.select([5, 0, 3]).variants] == ["ladder-0", "ladder-3",
+                                                                    "ladder-5"]
+
+
+# === Statistics ===
+
+
+def test_student_t_cdf_known_values():
+    # df = 1 is the Cauchy distribution: CDF = 1/2 + atan(t) / pi.
+    for t in (-3.0, -0.5, 0.0, 0.7, 10.0):
+        assert stats.student_t_cdf(t, 1) == pytest.approx(0.5 + math.atan(t) / math.pi, abs=1e-12)
+    # df = 2 has a closed form: 1/2 + t / (2 sqrt(2 + t^2)).
+    for t in (-2.0, 0.3, 4.0):
+        assert stats.student_t_cdf(t, 2) == pytest.approx(0.5 + t / (2 * math.sqrt(2 + t * t)),
+                                                          abs=1e-12)
+    # Tabulated two-sided 5% critical values.
+    for df, critical in ((4, 2.776445105), (10, 2.228138852), (30, 2.042272456)):
+        assert 2 * stats.student_t_cdf(-critical, df) == pytest.approx(0.05, abs=1e-7)
+    # Large df tends to the normal: P(T <= 1.959964) -> 0.975.
+    assert stats.student_t_cdf(1.959964, 1e6) == pytest.approx(0.975, abs=1e-5)
+
+
+def test_incomplete_beta_symmetry_and_bounds():
+    assert stats.regularized_incomplete_beta(2.0, 3.0, 0.0) == 0.0
+    assert stats.regularized_incomplete_beta(2.0, 3.0, 1.0) == 1.0
+    # I_x(1, 1) = x; I_x(a, b) = 1 - I_{1-x}(b, a).
+    assert stats.regularized_incomplete_beta(1.0, 1.0, 0.37) == pytest.approx(0.37, abs=1e-12)
+    value = stats.regularized_incomplete_beta(2.5, 0.5, 0.8)
+    assert value == pytest.approx(1 - stats.regularized_incomplete_beta(0.5, 2.5, 0.2), abs=1e-12)
+    with pytest.raises(ValueError, match="x"):
+        stats.regularized_incomplete_beta(1.0, 1.0, 1.5)
+
+
+def test_welch_flags_only_changes_beyond_the_noise():
+    # Hand-computed: means 0.80 and 0.70, stds 0.01 -> t = 0.1 / sqrt(2 * 0.0001 / 3) = 12.25.
+    clear = stats.welch_t_test([0.79, 0.80, 0.81], [0.69, 0.70, 0.71])
+    assert clear.difference == pytest.approx(0.10)
+    assert clear.t == pytest.approx(12.247, abs=1e-3)
+    assert clear.df == pytest.approx(4.0)
+    assert clear.p_value < 0.001 and clear.significant
+    noisy = stats.welch_t_test([0.70, 0.80, 0.75], [0.72, 0.66, 0.78])
+    assert noisy.difference == pytest.approx(0.03)
+    assert noisy.p_value > 0.05 and noisy.significant is False
+    single = stats.welch_t_test([0.9], [0.1])
+    assert single.difference == pytest.approx(0.8)
+    assert single.p_value is None and single.significant is None
+    exact = stats.welch_t_test([0.5, 0.5], [0.4, 0.4])
+    assert exact.significant and exact.p_value == 0.0
+
+
+def test_mean_std():
+    assert stats.mean_std([1.0, 2.0, 3.0]) == (2.0, 1.0)
+    assert stats.mean_std([4.0]) == (4.0, None)
+    assert stats.mean_std([]) == (None, None)
+
+
+# === Files ===
+
+
+def test_atomic_write_replaces_whole_files_and_leaves_no_temp(tmp_path):
+    path = tmp_path / "sub" / "result.json"
+    atomic_write_text(path, "old")
+    atomic_write_text(path, "new")
+    assert path.read_text() == "new"
+    assert os.listdir(path.parent) == ["result.json"]
+
+
+def test_atomic_write_failure_keeps_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "result.json"
+    write_json(path, {"status": "completed"})
+    with pytest.raises(TypeError):
+        write_json(path, {"value": object()})  # fails while serializing
+
+    def interrupted_replace(source, target):
+        raise KeyboardInterrupt  # a Ctrl-C between writing and renaming
+
+    monkeypatch.setattr(os, "replace", interrupted_replace)
+    with pytest.raises(KeyboardInterrupt):
+        write_json(path, {"status": "diverged"})
+    monkeypatch.undo()
+    assert read_json(path) == {"status": "completed"}
+    assert os.listdir(tmp_path) == ["result.json"]
+
+
+def test_partial_files_are_removed(tmp_path):
+    (tmp_path / ".history.csv.abc.partial").write_text("half")
+    (tmp_path / "history.csv").write_text("epoch\n")
+    remove_partial_files(tmp_path)
+    assert os.listdir(tmp_path) == ["history.csv"]
+
+
+def test_json_has_no_nan_and_csv_round_trips(tmp_path):
+    write_json(tmp_path / "r.json", {"loss": float("nan"), "values": (1, 2)})
+    assert read_json(tmp_path / "r.json") == {"loss": None, "values": [1, 2]}
+    rows = [{"epoch": 0, "loss": 1.25, "val_loss": float("nan"), "name": "a"}]
+    write_csv(tmp_path / "h.csv", rows, ("epoch", "loss", "val_loss", "name"))
+    back = read_csv(tmp_path / "h.csv")
+    assert back[0]["epoch"] == 0 and back[0]["loss"] == 1.25 and back[0]["name"] == "a"
+    assert math.isnan(back[0]["val_loss"])
+
+
+# === Reports from files alone ===
+
+
+def _fake_study(out_dir, accuracies, compare="previous"):
+    """A study folder with hand-made results: accuracies[variant] = per-seed val acc."""
+    study = study_from_dict({
+        "name": "fake", "compare": compare,
+        "variants": [{"name": name, "preset": "small-cnn", "course": 70.0}
+                     for name in accuracies],
+    })
+    settings = kgen.studies.Settings(epochs=2, seeds=3)
+    layout.write_manifest(out_dir, study, settings, [0, 1, 2])
+    for name, values in accuracies.items():
+        for seed, value in enumerate(values):
+            directory = layout.run_dir(out_dir, name, seed)
+            history = [{"epoch": e, "accuracy": value + 0.1 * e, "loss": 1.0,
+                        "val_accuracy": value - 0.05 + 0.05 * e, "val_loss": 1.2,
+                        "learning_rate": 1e-3, "seconds": 1.0} for e in range(2)]
+            write_csv(directory / "history.csv", history, list(history[0]))
+            write_json(directory / "result.json", {
+                "status": "completed", "seed": seed, "train_accuracy": value + 0.1,
+                "val_accuracy": value, "test_accuracy": value - 0.01, "gap": 0.1,
+                "backend": "tensorflow", "versions": {"keras": "3"},
+            })
+    return study
+
+
+def test_report_rebuilds_from_files(tmp_path):
+    _fake_study(tmp_path, {"a": [0.60, 0.61, 0.62], "b": [0.70, 0.71, 0.72],
+                           "c": [0.69, 0.73, 0.71]})
+    paths = write_report(tmp_path)
+    names = sorted(p.name for p in paths)
+    assert names == ["accuracy_gap.png", "learning_curves.png", "report.md", "results.csv",
+                     "results.json"]
+    for path in paths:
+        if path.suffix == ".png":
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = read_csv(tmp_path / "results.csv")
+    assert [(r["variant"], r["seed"]) for r in rows] == [(v, s) for v in "abc" for s in range(3)]
+    summary = read_json(tmp_path / "results.json")["variants"]
+    assert summary[1]["reference"] == "a" and summary[1]["significant"] is True
+    assert summary[1]["change"] == pytest.approx(0.10)
+    assert summary[2]["reference"] == "b" and summary[2]["significant"] is False
+    report = (tmp_path / "report.md").read_text()
+    assert "| 1 | b |" in report and "61.0 ± 1.0" in report and "+10.0 *" in report and "| <0.001 |" in report
+    assert "Welch" in report and "70.0" in report
+
+
+def test_report_with_one_seed_says_no_noise_estimate(tmp_path):
+    _fake_study(tmp_path, {"a": [0.6], "b": [0.9]}, compare="first")
+    write_report(tmp_path)
+    summary = summarize(*_collect(tmp_path))
+    assert summary[1]["change"] == pytest.approx(0.3) and summary[1]["significant"] is None
+    report = (tmp_path / "report.md").read_text()
+    assert "| n=1 |" in report and "no noise estimate" in report and "+30.0 *" not in report
+
+
+def _collect(out_dir):
+    from kgen.studies.report import collect
+
+    _, study, runs = collect(out_dir)
+    return study, runs
+
+
+def test_report_refuses_a_folder_without_study(tmp_path):
+    with pytest.raises(ValueError, match="no kgen study"):
+        write_report(tmp_path)
+
+
+# === The output folder guard ===
+
+
+def test_output_folder_guard(tmp_path):
+    settings = kgen.studies.Settings(epochs=2)
+    ladder = kgen.studies.get("ladder")
+    layout.check_output_folder(tmp_path / "new", ladder, settings)  # absent: fine
+    layout.write_manifest(tmp_path, ladder, settings, [0])
+    layout.check_output_folder(tmp_path, ladder, settings)  # same study: resumable
+    layout.check_output_folder(tmp_path, ladder, kgen.studies.Settings(epochs=2, seeds=5))
+    with pytest.raises(ValueError, match="study 'ladder', not 'normalization'"):
+        layout.check_output_folder(tmp_path, kgen.studies.get("normalization"), settings)
+    with pytest.raises(ValueError, match="epochs=2, not 3"):
+        layout.check_output_folder(tmp_path, ladder, kgen.studies.Settings(epochs=3))
+    layout.check_output_folder(tmp_path, kgen.studies.get("normalization"), settings, force=True)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="holds no kgen study"):
+        layout.check_output_folder(other, ladder, settings)
