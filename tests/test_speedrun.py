@@ -1,0 +1,49 @@
+"""Each speed recipe runs end to end (one epoch, tiny synthetic data) on the current backend."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+RECIPES = Path(__file__).resolve().parents[1] / "recipes" / "speedrun"
+
+
+def load_recipe(name):
+    spec = importlib.util.spec_from_file_location(f"speedrun_{name}", RECIPES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", ["cifar10_94", "cifar10_cpu"])
+def test_recipe_runs_one_tiny_epoch(name, tmp_path):
+    result = load_recipe(name).main(["--tiny", "--out", str(tmp_path)])
+    assert result["backend"] == keras.backend.backend()
+    assert result["epochs_completed"] == 1
+    assert np.isfinite(result["final_train_loss"])
+    for key in ("held_out_accuracy", "held_out_accuracy_flip"):
+        assert 0.0 <= result[key] <= 1.0
+    saved = json.loads((tmp_path / f"{name}-{keras.backend.backend()}.json").read_text())
+    assert saved["held_out_images"] == result["held_out_images"] > 0
+
+
+def test_time_budget_stops_training(tmp_path):
+    common = load_recipe("speedrun_common")
+    result = load_recipe("cifar10_cpu").main(
+        ["--tiny", "--epochs", "50", "--minutes", "0.0001", "--out", str(tmp_path)]
+    )
+    assert result["stopped_by_budget"] and result["epochs_completed"] == 1
+    assert common.HELD_OUT == 5_000
+
+
+def test_recipes_use_the_documented_tricks():
+    recipe = load_recipe("cifar10_94")
+    augmentation = recipe.MODEL.augmentation
+    assert (augmentation.flip, augmentation.pad_crop, augmentation.pad_mode) == (
+        "alternating", 2, "reflect")
+    assert recipe.HYPERPARAMETERS["precision"] == "mixed_bfloat16"
+    assert recipe.HYPERPARAMETERS["label_smoothing"] > 0
+    assert 900 <= recipe.HYPERPARAMETERS["batch_size"] <= 1100
