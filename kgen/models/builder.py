@@ -140,8 +140,6 @@ def apply_head(x, num_classes, config):
     else:
         x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
     for index, units in enumerate(config.head_units):
-        if config.head_dropout:
-            x = keras.layers.Dropout(config.head_dropout, name=f"head{index}_dropout")(x)
         if config.drop_connect:
             dense = DropConnectDense(units, rate=config.drop_connect,
                                      activation=config.activation, name=f"head{index}_dropconnect",
@@ -152,9 +150,14 @@ def apply_head(x, num_classes, config):
         x = dense(x)
     if config.head_dropout:
         x = keras.layers.Dropout(config.head_dropout, name="classifier_dropout")(x)
-    # Logits in float32 even under a mixed-precision policy, for a stable loss.
+    # Logits in float32 even under a mixed-precision policy, for a stable loss. The
+    # classifier has no ReLU after it, so He init (2 / fan_in) would start with
+    # large logits and a loss far above log(classes); Glorot keeps them small.
+    classifier_arguments = _kernel_arguments(config)
+    if config.initializer == "he_normal":
+        classifier_arguments["kernel_initializer"] = "glorot_uniform"
     x = keras.layers.Dense(num_classes, name="classifier", dtype="float32",
-                           **_kernel_arguments(config))(x)
+                           **classifier_arguments)(x)
     if config.logit_scale != 1.0:
         x = keras.layers.Rescaling(config.logit_scale, name="logit_scale", dtype="float32")(x)
     return x
