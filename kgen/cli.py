@@ -149,7 +149,7 @@ def _add_run_options(parser, default_out):
                             "(default: synthetic)")
     group.add_argument("--epochs", type=_positive_int,
                        help="epochs per run (default: each preset's own, e.g. 50 on the "
-                            "ladder; 8 with --quick)")
+                            "ladder; 6 with --quick)")
     group.add_argument("--seeds", type=_positive_int,
                        help="runs per variant, with seeds 0..N-1; the report gives mean ± std "
                             "and tests changes against the seed-to-seed noise "
@@ -162,7 +162,7 @@ def _add_run_options(parser, default_out):
                             f"interrupted study (default: {default_out})")
     group.add_argument("--quick", action="store_true",
                        help="few-minute settings for a CPU: small synthetic train set, "
-                            "quarter width, 8 epochs, batch 32, one seed (printed at start; "
+                            "quarter width, 6 epochs, batch 32, one seed (printed at start; "
                             "any explicit option wins)")
     group.add_argument("--tensorboard", action="store_true",
                        help="also write TensorBoard logs to each run's tensorboard/ folder "
@@ -178,7 +178,7 @@ def _add_run_options(parser, default_out):
                             "32 with --quick)")
     group.add_argument("--train-size", type=_positive_int,
                        help="images the synthetic dataset generates for train+validation "
-                            "(default: 10000; 3000 with --quick)")
+                            "(default: 10000; 2000 with --quick)")
     group.add_argument("--limit", type=_positive_int, metavar="N",
                        help="train on the first N training images only (default: all)")
     group.add_argument("--data-dir", metavar="DIR",

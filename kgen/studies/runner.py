@@ -219,7 +219,7 @@ def make_result(planned_variant, settings, seed, rows, diverged, test_accuracy,
         "status": "diverged" if diverged else "completed",
         "study_variant": planned_variant.variant.name,
         "preset": planned_variant.preset.name,
-        "summary": planned_variant.variant.summary or planned_variant.preset.summary,
+        "summary": describe(planned_variant.variant, planned_variant.preset),
         "seed": seed,
         "train_accuracy": train_accuracy,
         "val_accuracy": val_accuracy,
@@ -243,6 +243,20 @@ def make_result(planned_variant, settings, seed, rows, diverged, test_accuracy,
         "git_commit": git_commit(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+
+
+def describe(variant, preset):
+    """The variant's summary; else the preset's, with the overrides spelled out."""
+    if variant.summary:
+        return variant.summary
+    overrides = {**variant.model, **variant.train}
+    if variant.scaling != "standardize":
+        overrides["scaling"] = variant.scaling
+    if not overrides:
+        return preset.summary
+    return f"{preset.name} with " + ", ".join(
+        f"{k}={json.dumps(to_jsonable(v), separators=(',', ':'))}" for k, v in overrides.items()
+    )
 
 
 class HistoryJournal(keras.callbacks.Callback):

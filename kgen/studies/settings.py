@@ -12,11 +12,11 @@ from kgen.validation import check_int, check_number, received
 # CPU cores on each backend (measured timings: docs/results.md), while still
 # showing its effect. Each value is the compromise that buys that time.
 QUICK = {
-    "train_size": 3000,  # synthetic train images before the 10% validation split; full: 10,000
+    "train_size": 2000,  # synthetic train images before the 10% validation split; full: 10,000
     "width_scale": 0.25,  # multiplies every preset's width_multiplier; full: 1.0
-    "epochs": 8,  # full: 50 for the ladder (the course's)
-    "batch_size": 32,  # more steps per image: at 128, 8 epochs are too few updates to learn; full: 256
-    "seeds": 1,  # full: 3, enough for a first noise estimate
+    "epochs": 6,  # full: 50 for the ladder (the course's)
+    "batch_size": 32,  # more updates per image than the presets' 256; at 128, too few to learn
+    "seeds": 1,  # full: 3, the least that gives a noise estimate
 }
 DEFAULT_SEEDS = 3
 
