@@ -14,7 +14,7 @@ from kgen.cli import main
 from kgen.studies.files import read_csv, read_json
 
 # One epoch on 64 images of a 1/8-width model: every layer runs, nothing waits.
-TINY = ["--epochs", "1", "--limit", "64", "--eval-limit", "32", "--width-scale", "0.125",
+TINY = ["--epochs", "1", "--limit", "64", "--eval-limit", "8", "--width-scale", "0.125",
         "--batch-size", "32", "--seeds", "1"]
 COMMANDS = ("ladder", "study", "train", "report", "list")
 

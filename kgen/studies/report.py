@@ -233,7 +233,7 @@ def plot_learning_curves(path, study, runs):
     seeds = max(len(runs[n]) for n in names)
     band = ", band: min-max over seeds" if seeds > 1 else ""
     figure.suptitle(f"{study.title or study.name}\ntrain (solid) vs validation (dashed) "
-                    f"accuracy, mean of {seeds} seed{'s' if seeds > 1 else ''}{band}",
+                    f"accuracy, {f'mean of {seeds} seeds' if seeds > 1 else 'one seed'}{band}",
                     fontsize=11)
     figure.tight_layout()
     _save(figure, path)
