@@ -201,7 +201,8 @@ def plot_learning_curves(path, study, runs):
     names = [v.name for v in study.variants if runs.get(v.name)]
     columns = min(5, len(names))
     rows = math.ceil(len(names) / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.7 * rows + 0.6),
+    # At least 8 inches wide: the two-line title must fit above one or two panels.
+    figure, axes = plt.subplots(rows, columns, figsize=(max(3.2 * columns, 8.0), 2.7 * rows + 0.6),
                                 sharex=True, sharey=True, squeeze=False)
     for axis in axes.flat[len(names):]:
         axis.set_visible(False)
