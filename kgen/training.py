@@ -3,6 +3,7 @@
 import math
 
 import keras
+import numpy as np
 
 from kgen import optimizers, schedules
 from kgen.callbacks import EpochLogger, SyncAugmentationEpoch
@@ -11,12 +12,23 @@ from kgen.layers import WeightNormalization, initialize_weight_normalization
 from kgen.losses import SparseCategoricalCrossentropy
 from kgen.validation import check_int
 
+# Evaluation has no backward pass and no augmentation: large batches amortize
+# the per-step overhead (docs/performance.md).
+EVAL_BATCH_SIZE = 1024
+
 
 def compile_model(model, train_config, steps_per_epoch, epochs=None, jit_compile="auto"):
     """Compile `model` with the optimizer, schedule and loss of `train_config`.
 
     `steps_per_epoch` turns per-epoch schedules (the course's) into Keras'
     per-step ones. The model is expected to output logits.
+
+    `jit_compile="auto"` is the fastest choice measured per backend (see
+    docs/performance.md): JAX always compiles the train step with `jax.jit`;
+    TensorFlow runs a `tf.function` graph and adds XLA only when a GPU is
+    visible (on CPU, XLA was slower than TF's oneDNN graph); PyTorch runs
+    eagerly (`torch.compile` of the Keras train step was slower here: Keras'
+    layers break it into many graphs that recompile).
     """
     schedule = schedules.from_config(train_config, steps_per_epoch, epochs)
     optimizer = optimizers.create(
@@ -77,15 +89,39 @@ def fit(model, dataset, train_config, epochs=None, callbacks=(), verbose="auto",
         epochs=epochs,
         initial_epoch=initial_epoch,
         validation_data=validation_data,
+        validation_batch_size=max(batch_size, EVAL_BATCH_SIZE),
         shuffle=True,
         callbacks=all_callbacks,
         verbose=verbose,
     )
 
 
-def evaluate(model, x, y, batch_size=1024):
-    """Accuracy of `model` on uint8 images `x` and integer labels `y`."""
+def evaluate(model, x, y, batch_size=EVAL_BATCH_SIZE, flip=False):
+    """Accuracy of `model` on uint8 images `x` and integer labels `y`.
+
+    With `flip=True`, test-time augmentation: the logits of each image and of
+    its mirror image are averaged before the argmax (airbench's TTA).
+    """
     if len(x) == 0:
         return float("nan")
-    results = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
-    return float(results["accuracy"])
+    logits = predict_logits(model, x, batch_size=batch_size, flip=flip)
+    return float(np.mean(np.argmax(logits, axis=-1) == np.asarray(y).reshape(-1)))
+
+
+def predict_logits(model, x, batch_size=EVAL_BATCH_SIZE, flip=False):
+    """Logits for uint8 images `x` (inference mode); with `flip=True`, the mean of
+    the logits of each image and of its horizontal mirror."""
+    if flip:
+        model = flip_averaged(model)
+    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+
+
+def flip_averaged(model):
+    """A model returning the mean of `model`'s logits on the input and on its
+    horizontal mirror. The flip happens inside the compiled function, on the
+    batch, so no flipped copy of the dataset is made."""
+    inputs = keras.Input(model.input_shape[1:], dtype=model.inputs[0].dtype, name="images")
+    logits = model(inputs, training=False)
+    mirrored = model(keras.ops.flip(inputs, axis=2), training=False)
+    averaged = keras.ops.multiply(keras.ops.add(logits, mirrored), 0.5)
+    return keras.Model(inputs, averaged, name=f"{model.name}_flip_averaged")
