@@ -27,9 +27,20 @@ from kgen.validation import received
 
 
 def device_count(devices):
-    """The number of devices `devices` (an int, a digit string or `"all"`) means here."""
+    """The number of devices `devices` (an int, a digit string or `"all"`) means here.
+
+    Only JAX distributes across devices; on the other backends this is 1.
+    """
     import keras
 
+    if keras.backend.backend() != "jax":
+        if str(devices) not in ("1", "all"):
+            _check_devices(devices)
+            raise ValueError(
+                "keras.distribution (data-parallel training) is implemented for the JAX "
+                f"backend only; this is {keras.backend.backend()!r}. {received('devices', devices)}"
+            )
+        return 1
     available = keras.distribution.list_devices()
     if str(devices) == "all":
         return len(available)

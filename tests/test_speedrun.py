@@ -47,3 +47,22 @@ def test_recipes_use_the_documented_tricks():
     assert recipe.HYPERPARAMETERS["precision"] == "mixed_bfloat16"
     assert recipe.HYPERPARAMETERS["label_smoothing"] > 0
     assert 900 <= recipe.HYPERPARAMETERS["batch_size"] <= 1100
+
+
+def test_test_time_flip_averages_the_logits_of_both_mirror_images():
+    from kgen import training
+    from kgen.models import ModelConfig, Stage, build_cnn
+
+    model = build_cnn(ModelConfig(stages=(Stage(4, convs=1),), head="flatten", head_units=()),
+                      input_shape=(8, 8, 3), num_classes=3)
+    images = np.random.default_rng(0).integers(0, 256, (10, 8, 8, 3), dtype=np.uint8)
+    labels = np.arange(10) % 3
+    plain = training.predict_logits(model, images, batch_size=4)
+    mirrored = training.predict_logits(model, np.ascontiguousarray(images[:, :, ::-1]))
+    both = training.predict_logits(model, images, batch_size=4, flip=True)
+    np.testing.assert_allclose(both, (plain + mirrored) / 2, rtol=1e-5, atol=1e-5)
+    assert not np.allclose(plain, mirrored), "a flatten head is not mirror invariant"
+    expected = np.mean(np.argmax(both, axis=-1) == labels)
+    assert training.evaluate(model, images, labels, flip=True) == pytest.approx(expected)
+    assert training.evaluate(model, images, labels) == pytest.approx(
+        np.mean(np.argmax(plain, axis=-1) == labels))

@@ -57,6 +57,8 @@ def main(argv=None):
     parser.add_argument("--data", default=None, help="CIFAR-10 train folder (class sub-folders)")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--width", type=float, default=1.0, help="width multiplier")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="train on a random subset of this many images (timing runs)")
     parser.add_argument("--tiny", action="store_true",
                         help="one epoch of a narrow net on tiny synthetic data (tests)")
     parser.add_argument("--out", default="results/speedrun")
@@ -71,7 +73,7 @@ def main(argv=None):
     if args.epochs:
         hyper["epochs"] = args.epochs
     speedrun_common.seed(args.seed)
-    data = speedrun_common.load_data(args.data, tiny=args.tiny)
+    data = speedrun_common.load_data(args.data, tiny=args.tiny, limit=args.limit)
     print(data.summary())
     result = speedrun_common.train_and_evaluate(model, hyper, data, verbose=0 if args.tiny else 2)
     result["width_multiplier"] = model.width_multiplier

@@ -5,9 +5,11 @@ Kept out of the recipes so each recipe reads as its hyperparameters and its mode
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import keras
+import numpy as np
 
 import kgen.data
 from kgen import precision, training
@@ -19,9 +21,18 @@ SHARED_CIFAR10 = REPOSITORY.parent / "shared" / "data" / "cifar10-jpeg" / "train
 HELD_OUT = 5_000  # images of the 50,000 kept out of training and scored at the end
 
 
-def load_data(path=None, tiny=False):
+def load_data(path=None, tiny=False, limit=None):
     """CIFAR-10 from `path` (default: the shared folder) split 45,000 / 5,000,
-    stratified; or, with `tiny` or when the folder is absent, a small synthetic set."""
+    stratified; or, with `tiny` or when the folder is absent, a small synthetic set.
+    `limit` keeps a random subset of that many training images (for timing runs)."""
+    data = _load(path, tiny)
+    if limit and limit < len(data.x_train):
+        keep = np.sort(np.random.default_rng(0).permutation(len(data.x_train))[:limit])
+        data = replace(data, x_train=data.x_train[keep], y_train=data.y_train[keep])
+    return data
+
+
+def _load(path, tiny):
     path = Path(path) if path else SHARED_CIFAR10
     if tiny or not path.is_dir():
         if not tiny:
@@ -36,18 +47,21 @@ def load_data(path=None, tiny=False):
 
 class TimeBudget(keras.callbacks.Callback):
     """Stops training once `seconds` of training time have passed (checked after
-    every step), so a slow or shared machine cannot run past the budget."""
+    every step), so a slow or shared machine cannot run past the budget; counts
+    the steps run. `seconds=None`: no budget, only the count."""
 
-    def __init__(self, seconds):
+    def __init__(self, seconds=None):
         super().__init__()
         self.seconds = seconds
         self.stopped_early = False
+        self.steps = 0
 
     def on_train_begin(self, logs=None):
         self.start = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
-        if time.perf_counter() - self.start > self.seconds:
+        self.steps += 1
+        if self.seconds is not None and time.perf_counter() - self.start > self.seconds:
             self.stopped_early = True
             self.model.stop_training = True
 
@@ -69,11 +83,11 @@ def train_and_evaluate(model_config, hyper, data, budget_seconds=None, verbose=2
     with precision.policy(hyper["precision"]):
         model = build_cnn(model_config, data.input_shape, data.num_classes,
                           mean=data.mean, std=data.std, name="speedrun")
-    callbacks = [TimeBudget(budget_seconds)] if budget_seconds else []
+    budget = TimeBudget(budget_seconds)
     # Validation only at the end: a per-epoch pass over 5,000 images costs ~3%.
     held_out = dataset_without_validation(data)
     start = time.perf_counter()
-    history = training.fit(model, held_out, train_config, callbacks=callbacks, verbose=verbose)
+    history = training.fit(model, held_out, train_config, callbacks=[budget], verbose=verbose)
     train_seconds = time.perf_counter() - start
     x_eval, y_eval = data.x_val, data.y_val
     return {
@@ -82,9 +96,12 @@ def train_and_evaluate(model_config, hyper, data, budget_seconds=None, verbose=2
         "train_images": int(len(data.x_train)),
         "held_out_images": int(len(x_eval)),
         "epochs_completed": len(history.history["loss"]),
-        "stopped_by_budget": bool(callbacks and callbacks[0].stopped_early),
+        "stopped_by_budget": budget.stopped_early,
+        "train_steps": budget.steps,
         "train_seconds": train_seconds,
-        "images_per_second": len(history.history["loss"]) * len(data.x_train) / train_seconds,
+        # Compilation included; the last batch of an epoch may be partial.
+        "images_per_second": min(budget.steps * hyper["batch_size"],
+                                 len(history.history["loss"]) * len(data.x_train)) / train_seconds,
         "final_train_loss": float(history.history["loss"][-1]),
         "held_out_accuracy": training.evaluate(model, x_eval, y_eval),
         "held_out_accuracy_flip": training.evaluate(model, x_eval, y_eval, flip=True),
@@ -95,8 +112,6 @@ def train_and_evaluate(model_config, hyper, data, budget_seconds=None, verbose=2
 
 
 def dataset_without_validation(data):
-    from dataclasses import replace
-
     return replace(data, x_val=data.x_val[:0], y_val=data.y_val[:0])
 
 
