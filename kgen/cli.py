@@ -70,7 +70,9 @@ def build_parser():
         description="Run kgen's generalization ladder and ablation studies on any Keras "
                     "backend, and report train accuracy, validation accuracy and their gap "
                     "per variant, with the spread over seeds.",
-        epilog="Run `kgen COMMAND --help` for a command's options. Docs: docs/getting-started.md",
+        epilog="Run `kgen COMMAND --help` for a command's options.\n"
+               "Documentation: docs/getting-started.md, docs/studies.md",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"kgen {kgen.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -361,7 +363,8 @@ def _run_study(args, study):
 
     log = _log
     log(f"kgen {kgen.__version__}: study {study.name!r}, {len(selected.variants)} variants x "
-        f"{len(seeds)} seeds = {len(selected.variants) * len(seeds)} runs, backend "
+        f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''} = "
+        f"{len(selected.variants) * len(seeds)} runs, backend "
         f"{keras.backend.backend()}, keras {keras.__version__}")
     if args.quick:
         log("quick settings (kgen.studies.QUICK): "

@@ -224,3 +224,30 @@ def test_cli_refuses_a_second_backend_in_one_process(capsys):
     other = next(b for b in ("tensorflow", "jax", "torch") if b != keras.backend.backend())
     code, _, err = run_cli(capsys, "list", "--backend", other)
     assert code == 2 and "already imported" in err
+
+
+def test_tensorboard_logs_or_a_clear_error(tmp_path, capsys):
+    import importlib.util
+
+    out_dir = tmp_path / "out"
+    code, _, err = run_cli(capsys, "train", "small-cnn", "--tensorboard", "--out", str(out_dir),
+                           *TINY)
+    if importlib.util.find_spec("tensorflow") is None:
+        assert code == 2 and "--tensorboard needs the tensorflow package" in err
+        assert not out_dir.exists()
+    else:
+        assert code == 0, err
+        logs = out_dir / "runs" / "small-cnn" / "seed-0" / "tensorboard"
+        assert any(path.is_file() for path in logs.rglob("*"))
+
+
+def test_report_needs_no_keras(tmp_path):
+    from tests.test_studies import _fake_study
+
+    _fake_study(tmp_path, {"a": [0.5, 0.6], "b": [0.7, 0.8]})
+    code = ("import sys, kgen.cli; code = kgen.cli.main(['report', sys.argv[1]]); "
+            "assert 'keras' not in sys.modules, 'keras was imported'; sys.exit(code)")
+    completed = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                               text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    assert "| 1 | b |" in completed.stdout and (tmp_path / "report.md").exists()

@@ -217,7 +217,7 @@ def make_result(planned_variant, settings, seed, rows, diverged, test_accuracy,
     backend = keras.backend.backend()
     return {
         "status": "diverged" if diverged else "completed",
-        "study_variant": planned_variant.variant.name,
+        "variant": planned_variant.variant.name,
         "preset": planned_variant.preset.name,
         "summary": describe(planned_variant.variant, planned_variant.preset),
         "seed": seed,
