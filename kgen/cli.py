@@ -43,7 +43,12 @@ def main(argv=None):
     # TensorFlow's C++ start-up messages hide the progress lines.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
+        if argv[:1] == ["bench"]:
+            # argparse's REMAINDER does not take a leading option such as --help,
+            # so everything after `bench` goes to kgen.bench's own parser.
+            return _bench(argparse.Namespace(bench_args=argv[1:]))
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()
