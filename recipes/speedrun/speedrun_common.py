@@ -68,26 +68,42 @@ class TimeBudget(keras.callbacks.Callback):
 
 def train_and_evaluate(model_config, hyper, data, budget_seconds=None, verbose=2):
     """Builds the model under `hyper["precision"]`, trains it with kgen.training.fit
-    and scores the held-out images with and without the test-time flip."""
-    train_config = TrainConfig(
-        optimizer="sgd",
-        learning_rate=hyper["peak_learning_rate"],
-        momentum=hyper["momentum"],
-        weight_decay=hyper["weight_decay"],
-        schedule="warmup_linear",  # kgen.schedules.WarmupLinearDecay
-        warmup_epochs=hyper["warmup_epochs"],
-        batch_size=hyper["batch_size"],
-        epochs=hyper["epochs"],
-        label_smoothing=hyper["label_smoothing"],
-    )
+    and scores the held-out images with and without the test-time flip.
+
+    Without a budget: `hyper["epochs"]` epochs of one warmup-then-linear-decay
+    schedule. With `budget_seconds`: one warm-up epoch (learning rate rising
+    linearly to the peak), then as many epochs as the time left allows at the
+    speed that epoch showed (at most `hyper["epochs"]` in all), with the rate
+    decaying linearly to zero over exactly those epochs. So the schedule ends
+    inside the budget on a fast or a slow backend alike; a `TimeBudget` still
+    stops training if the machine slows down further.
+    """
     with precision.policy(hyper["precision"]):
         model = build_cnn(model_config, data.input_shape, data.num_classes,
                           mean=data.mean, std=data.std, name="speedrun")
-    budget = TimeBudget(budget_seconds)
     # Validation only at the end: a per-epoch pass over 5,000 images costs ~3%.
     held_out = dataset_without_validation(data)
     start = time.perf_counter()
-    history = training.fit(model, held_out, train_config, callbacks=[budget], verbose=verbose)
+    if budget_seconds is None:
+        budget = TimeBudget()
+        config = _train_config(hyper, hyper["epochs"], hyper["warmup_epochs"])
+        losses = training.fit(model, held_out, config, callbacks=[budget],
+                              verbose=verbose).history["loss"]
+        steps, stopped = budget.steps, False
+    else:
+        budget = TimeBudget(budget_seconds)
+        warmup = training.fit(model, held_out, _train_config(hyper, 1, 1.0),
+                              callbacks=[budget], verbose=verbose).history
+        losses, steps, stopped = list(warmup["loss"]), budget.steps, budget.stopped_early
+        left = budget_seconds - (time.perf_counter() - start)
+        # The warm-up epoch's time includes one compilation, as the next fit's will.
+        epochs = min(int(left // warmup["seconds"][0]), hyper["epochs"] - 1)
+        if epochs >= 1 and not stopped:
+            budget = TimeBudget(left)
+            decay = training.fit(model, held_out, _train_config(hyper, epochs, 0.0),
+                                 callbacks=[budget], verbose=verbose).history
+            losses += decay["loss"]
+            steps, stopped = steps + budget.steps, budget.stopped_early
     train_seconds = time.perf_counter() - start
     x_eval, y_eval = data.x_val, data.y_val
     return {
@@ -95,20 +111,34 @@ def train_and_evaluate(model_config, hyper, data, budget_seconds=None, verbose=2
         "precision": hyper["precision"],
         "train_images": int(len(data.x_train)),
         "held_out_images": int(len(x_eval)),
-        "epochs_completed": len(history.history["loss"]),
-        "stopped_by_budget": budget.stopped_early,
-        "train_steps": budget.steps,
+        "epochs_completed": len(losses),
+        "stopped_by_budget": stopped,
+        "train_steps": steps,
         "train_seconds": train_seconds,
         # Compilation included; the last batch of an epoch may be partial.
-        "images_per_second": min(budget.steps * hyper["batch_size"],
-                                 len(history.history["loss"]) * len(data.x_train)) / train_seconds,
-        "final_train_loss": float(history.history["loss"][-1]),
+        "images_per_second": min(steps * hyper["batch_size"],
+                                 len(losses) * len(data.x_train)) / train_seconds,
+        "final_train_loss": float(losses[-1]),
         "held_out_accuracy": training.evaluate(model, x_eval, y_eval),
         "held_out_accuracy_flip": training.evaluate(model, x_eval, y_eval, flip=True),
         "parameters": int(model.count_params()),
         "hyperparameters": hyper,
         "dataset": data.name,
     }
+
+
+def _train_config(hyper, epochs, warmup_epochs):
+    return TrainConfig(
+        optimizer="sgd",
+        learning_rate=hyper["peak_learning_rate"],
+        momentum=hyper["momentum"],  # Nesterov
+        weight_decay=hyper["weight_decay"],
+        schedule="warmup_linear",  # kgen.schedules.WarmupLinearDecay
+        warmup_epochs=warmup_epochs,
+        batch_size=hyper["batch_size"],
+        epochs=epochs,
+        label_smoothing=hyper["label_smoothing"],
+    )
 
 
 def dataset_without_validation(data):
