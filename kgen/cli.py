@@ -173,7 +173,7 @@ def _add_run_options(parser, default_out):
                             "any explicit option wins)")
     group.add_argument("--tensorboard", action="store_true",
                        help="also write TensorBoard logs to each run's tensorboard/ folder "
-                            "(needs the tensorflow package)")
+                            "(needs the tensorflow and tensorboard packages)")
     group.add_argument("--force", action="store_true",
                        help="use --out even if it holds another study or other settings; "
                             "runs whose configuration differs are started afresh")
@@ -344,9 +344,13 @@ def _run_study(args, study):
         if args.tensorboard:
             import importlib.util
 
-            if importlib.util.find_spec("tensorflow") is None:
-                raise UsageError("--tensorboard needs the tensorflow package (pip install "
-                                 "tensorflow-cpu). Received: tensorboard=True")
+            # keras.callbacks.TensorBoard writes with tf.summary, on any backend.
+            missing = [name for name in ("tensorflow", "tensorboard")
+                       if importlib.util.find_spec(name) is None]
+            if missing:
+                raise UsageError(f"--tensorboard needs the {' and '.join(missing)} "
+                                 f"package{'s' if len(missing) > 1 else ''} (pip install "
+                                 f"{' '.join(missing)}). Received: tensorboard=True")
     except (ValueError, TypeError) as error:
         raise _InputError(str(error)) from None
     out_dir = Path(args.out or f"runs/{study.name}")

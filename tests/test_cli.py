@@ -139,10 +139,10 @@ def test_every_builtin_study_runs_one_epoch(name, tmp_path, capsys):
     assert f"run {len(variants)}/{len(variants)}: {variants[-1]} seed 0" in out
     assert "epoch 1/1: loss" in out
     assert out.count("\n| ") == len(variants) + 1  # the summary table, header included
-    # A second invocation finds every run finished and trains nothing.
-    code, out, _ = run_cli(capsys, "study", name, "--out", str(out_dir), *TINY)
-    assert code == 0 and out.count("finished already") == len(variants)
-    assert "epoch 1/1" not in out
+    if name == "normalization":  # the cheapest: a second invocation trains nothing
+        code, out, _ = run_cli(capsys, "study", name, "--out", str(out_dir), *TINY)
+        assert code == 0 and out.count("finished already") == len(variants)
+        assert "epoch 1/1" not in out
 
 
 def test_train_with_overrides_and_report_rebuild(tmp_path, capsys):
@@ -182,14 +182,14 @@ def test_diverged_run_is_recorded_and_the_study_goes_on(tmp_path, capsys):
     ]}))
     out_dir = tmp_path / "out"
     code, out, _ = run_cli(capsys, "study", "--file", str(study_file), "--out", str(out_dir),
-                           *TINY[:1], "3", *TINY[2:])
+                           *TINY[:1], "2", *TINY[2:])
     assert code == 0
     exploding = read_json(out_dir / "runs" / "exploding" / "seed-0" / "result.json")
     assert exploding["status"] == "diverged"
     assert exploding["epochs_completed"] == 1  # stopped within the first epoch
     assert exploding["diverged_at_epoch"] == 0 and exploding["test_accuracy"] is None
     fine = read_json(out_dir / "runs" / "fine" / "seed-0" / "result.json")
-    assert fine["status"] == "completed" and fine["epochs_completed"] == 3
+    assert fine["status"] == "completed" and fine["epochs_completed"] == 2
     assert "diverged" in (out_dir / "report.md").read_text()
 
 
@@ -232,8 +232,9 @@ def test_tensorboard_logs_or_a_clear_error(tmp_path, capsys):
     out_dir = tmp_path / "out"
     code, _, err = run_cli(capsys, "train", "small-cnn", "--tensorboard", "--out", str(out_dir),
                            *TINY)
-    if importlib.util.find_spec("tensorflow") is None:
-        assert code == 2 and "--tensorboard needs the tensorflow package" in err
+    if None in (importlib.util.find_spec("tensorflow"), importlib.util.find_spec("tensorboard")):
+        assert code == 2 and "--tensorboard needs the " in err
+        assert len(err.strip().splitlines()) == 1
         assert not out_dir.exists()
     else:
         assert code == 0, err
