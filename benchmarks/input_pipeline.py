@@ -8,7 +8,7 @@ float copy of the dataset, no copy per epoch, no per-image Python), and the mode
 casts, standardizes and augments the batch inside the compiled step. This script
 checks both halves of that claim on each backend, in a child process per backend:
 
-- pipeline: steps per second of `model.fit` on 50,000 images with a model that
+- pipeline: milliseconds per batch of `model.fit` on 50,000 images with a model that
   does almost nothing (global average pooling and a classifier), i.e. the
   per-batch cost of slicing, transfer and the step's fixed overhead;
 - memory: peak RSS of fitting ResNet-9 width 16 on 50,000 uint8 images for a
@@ -37,13 +37,13 @@ def rss_mb():
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def measure(steps):
+def measure(steps, count=IMAGES):
     import keras
 
     from kgen import bench
     from kgen.models import build_cnn
 
-    images, labels = bench.random_dataset(IMAGES)
+    images, labels = bench.random_dataset(count)
     result = {"backend": keras.backend.backend(), "dataset_mb": images.nbytes / 2**20}
 
     # Pipeline: a model whose step costs almost nothing.
@@ -56,7 +56,8 @@ def measure(steps):
     start = time.perf_counter()
     tiny.fit(images, labels, batch_size=BATCH, epochs=1, verbose=0, shuffle=True)
     seconds = time.perf_counter() - start
-    result["pipeline_ms_per_batch"] = 1000 * seconds / (IMAGES // BATCH)
+    result["pipeline_ms_per_batch"] = 1000 * seconds / (count // BATCH)
+    result["images"] = count
     del tiny
 
     # Memory: ResNet-9 width 16 on the whole uint8 dataset.
@@ -80,18 +81,21 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default="tensorflow,jax,torch")
     parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--images", type=int, default=IMAGES,
+                        help="dataset size; compare two sizes to see what scales with it")
     parser.add_argument("--json", default=None)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(measure(args.steps)))
+        print(json.dumps(measure(args.steps, args.images)))
         return 0
     results = []
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for backend in args.backends.split(","):
         env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3",
                    PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
-        completed = subprocess.run([sys.executable, __file__, "--child", "--steps", str(args.steps)],
+        completed = subprocess.run([sys.executable, __file__, "--child", "--steps", str(args.steps),
+                                    "--images", str(args.images)],
                                    env=env, capture_output=True, text=True)
         lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
         if completed.returncode or not lines:
@@ -106,7 +110,7 @@ def main(argv=None):
               f"{r['peak_rss_mb']:.0f} | {r['expected_peak_mb']:.0f} | {r['dataset_mb']:.0f} |")
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"results": results, "images": IMAGES, "batch": BATCH}, handle, indent=2)
+            json.dump({"results": results, "images": args.images, "batch": BATCH}, handle, indent=2)
     return 0
 
 
