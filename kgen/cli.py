@@ -364,6 +364,7 @@ def _run_study(args, study):
         planned = runner.plan(selected, settings)
         layout.check_output_folder(out_dir, study, settings, force=args.force)
         data = runner.load_dataset(settings)
+        runner.check_batch_sizes(planned, data)
         runner.check_builds(planned, data)
     except (ValueError, TypeError) as error:
         raise _InputError(str(error)) from None

@@ -49,7 +49,7 @@ def fit(model, dataset, train_config, epochs=None, callbacks=(), verbose="auto",
     """Compile `model` for `train_config` and fit it on a `kgen.data.Dataset`.
 
     Validates the arrays first (uint8 images of the model's shape, labels in
-    range), adds kgen's callbacks (learning rate and seconds per epoch in the
+    range, a batch size no larger than the training split), adds kgen's callbacks (learning rate and seconds per epoch in the
     logs, the epoch for alternating flips, early stopping if configured) and
     returns Keras' `History`.
     """
@@ -67,7 +67,7 @@ def fit(model, dataset, train_config, epochs=None, callbacks=(), verbose="auto",
             f"`x_train` is empty: there is nothing to train on. "
             f"Received: x_train of shape {dataset.x_train.shape} from dataset {dataset.name!r}"
         )
-    batch_size = min(train_config.batch_size, len(dataset.x_train))
+    batch_size = check_batch_size(train_config.batch_size, len(dataset.x_train))
     steps_per_epoch = math.ceil(len(dataset.x_train) / batch_size)
     compile_model(model, train_config, steps_per_epoch, epochs, jit_compile=jit_compile)
     if any(isinstance(layer, WeightNormalization) for layer in model._flatten_layers()):
@@ -94,6 +94,23 @@ def fit(model, dataset, train_config, epochs=None, callbacks=(), verbose="auto",
         callbacks=all_callbacks,
         verbose=verbose,
     )
+
+
+def check_batch_size(batch_size, num_images):
+    """`batch_size` must not exceed the `num_images` training images.
+
+    A larger batch is refused rather than shrunk to the data: it would silently
+    train with another batch size (and so another noise scale and step count)
+    than the one asked for. Evaluation batches may exceed the data; they change
+    no result.
+    """
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    if batch_size > num_images:
+        raise ValueError(
+            f"`batch_size` is larger than the training set ({num_images} images): lower "
+            f"the batch size or train on more images. Received: batch_size={batch_size}"
+        )
+    return batch_size
 
 
 def evaluate(model, x, y, batch_size=EVAL_BATCH_SIZE, flip=False):

@@ -6,15 +6,18 @@ message that names the argument and shows the value received. The CLI's cases ar
 """
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import kgen.data
 import kgen.models
+import kgen.studies
 from kgen import optimizers, schedules, training
 from kgen.layers import DropConnectDense, RandomErasing, RandomPadCrop
 from kgen.models import Augmentation, Erasing, Stage, TrainConfig
+from kgen.studies import layout
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +35,18 @@ def fit_with(**arrays):
         changed = dataclasses.replace(data, **{k: v(data) for k, v in arrays.items()})
         training.fit(model_for(data), changed, TrainConfig(epochs=1, batch_size=8), verbose=0)
     return call
+
+
+def plan_study(**settings):
+    study = kgen.studies.study_from_dict(
+        {"name": "s", "variants": [{"name": "a", "preset": "small-cnn"}]})
+    return runner().plan(study, kgen.studies.Settings(**settings))
+
+
+def runner():
+    from kgen.studies import runner
+
+    return runner
 
 
 def layer_on(layer, shape=(1, 8, 8, 3)):
@@ -98,8 +113,19 @@ CASES = {
         lambda d: training.fit(kgen.models.create("small-cnn", num_classes=5), d,
                                TrainConfig(epochs=1, batch_size=8), verbose=0),
         "y_train"),
+    "batch size larger than the dataset": (
+        lambda d: training.fit(model_for(d), d, TrainConfig(epochs=1, batch_size=64), verbose=0),
+        "batch_size=64"),
+    "study batch size larger than its limit": (lambda d: plan_study(batch_size=64, limit=32),
+                                               "batch_size=64"),
+    "study batch size larger than its data": (
+        lambda d: runner().check_batch_sizes(plan_study(batch_size=64), d), "batch_size=64"),
     "empty training split": (fit_with(x_train=lambda d: d.x_train[:0], y_train=lambda d: d.y_train[:0]),
                              "x_train"),
+    "output folder inside a file": (lambda d: layout.check_writable(Path(__file__) / "out"), "out"),
+    # More than any disk holds: the free-space check, without filling a disk.
+    "output folder on a full disk": (lambda d: layout.check_writable(".", min_free_bytes=2**70),
+                                     "out"),
     "model file that does not exist": (lambda d: kgen.models.load_model("no/such/model.keras"),
                                        "path"),
 }

@@ -76,6 +76,11 @@ def test_list(capsys):
                                                               "Did you mean 'normalization'"]),
     (["train", "small-cnn", "--set", "l2"], ["FIELD=VALUE", "set='l2'"]),
     (["train", "small-cnn", "--set", "l2=-1"], ["l2", "-1"]),
+    # A batch larger than the training set: known from --limit before loading the
+    # data, else found once the data is loaded (38 of the 40 images train).
+    (["ladder", "--limit", "16", "--batch-size", "32"], ["batch_size=32", "--limit", "(16)"]),
+    (["train", "small-cnn", "--train-size", "40", "--batch-size", "64"],
+     ["variant 'small-cnn'", "batch_size=64", "training set"]),
     (["nonsense"], ["invalid choice", "'nonsense'"]),
 ])
 def test_bad_input_exits_2_with_one_line_and_no_files(argv, fragments, tmp_path, capsys):
@@ -89,6 +94,35 @@ def test_bad_input_exits_2_with_one_line_and_no_files(argv, fragments, tmp_path,
     for fragment in fragments:
         assert fragment in lines[0]
     assert not out_dir.exists()
+
+
+@pytest.mark.parametrize("problem", ["inside a file", "read-only", "full disk"])
+def test_unusable_output_folder_exits_2_before_training(problem, tmp_path, capsys, monkeypatch):
+    from tests.test_studies import deny_writing
+
+    out_dir = tmp_path / "out"
+    if problem == "inside a file":
+        (tmp_path / "notes.txt").write_text("mine")
+        out_dir = tmp_path / "notes.txt" / "out"
+    elif problem == "read-only":
+        deny_writing(tmp_path, monkeypatch)
+    else:
+        import shutil
+
+        from kgen.studies import layout
+
+        usage = shutil.disk_usage(tmp_path)
+        monkeypatch.setattr(shutil, "disk_usage",
+                            lambda path: usage._replace(free=layout.MIN_FREE_BYTES // 2))
+    try:
+        code, out, err = run_cli(capsys, "train", "small-cnn", "--out", str(out_dir), *TINY)
+    finally:
+        tmp_path.chmod(0o755)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("kgen: error: "), err
+    assert f"out={str(out_dir)!r}" in lines[0]
+    assert "epoch" not in out and not out_dir.exists()
 
 
 def test_malformed_study_file_exits_2(tmp_path, capsys):

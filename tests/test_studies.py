@@ -1,8 +1,10 @@
 """kgen.studies: study data and its validation, statistics, atomic files, reports."""
 
+import dataclasses
 import json
 import math
 import os
+from pathlib import Path
 
 import pytest
 
@@ -343,3 +345,72 @@ def test_output_folder_guard(tmp_path):
     (other / "notes.txt").write_text("mine")
     with pytest.raises(ValueError, match="holds no kgen study"):
         layout.check_output_folder(other, ladder, settings)
+
+
+# === The output folder: writable, with free space, checked before training ===
+
+
+def test_output_path_inside_a_file_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    for out_dir in (tmp_path / "notes.txt", tmp_path / "notes.txt" / "study" / "out"):
+        with pytest.raises(ValueError, match="not a folder") as raised:
+            layout.check_writable(out_dir)
+        assert f"out={str(out_dir)!r}" in str(raised.value)
+
+
+def deny_writing(folder, monkeypatch):
+    """Makes `folder` read-only; as root, where permission bits do not stop
+    writing, `os.access` says what it would say on a read-only disk."""
+    folder.chmod(0o555)
+    if os.access(folder, os.W_OK):
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda path, mode, **kwargs: (
+            False if Path(path) == folder and mode & os.W_OK
+            else real_access(path, mode, **kwargs)))
+
+
+def test_read_only_output_folder_is_refused(tmp_path, monkeypatch):
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    deny_writing(folder, monkeypatch)
+    try:
+        for out_dir in (folder, folder / "new" / "out"):  # existing, or to be created in it
+            with pytest.raises(ValueError, match="cannot be written") as raised:
+                layout.check_writable(out_dir)
+            assert str(folder) in str(raised.value) and f"out={str(out_dir)!r}" in str(raised.value)
+    finally:
+        folder.chmod(0o755)
+    layout.check_writable(tmp_path / "out")  # a writable one passes
+
+
+def test_full_disk_is_refused(tmp_path, monkeypatch):
+    import shutil
+
+    real_usage = shutil.disk_usage(tmp_path)
+    layout.check_writable(tmp_path)
+    monkeypatch.setattr(shutil, "disk_usage",
+                        lambda path: real_usage._replace(free=layout.MIN_FREE_BYTES - 1))
+    with pytest.raises(ValueError, match="full.*MiB free") as raised:
+        layout.check_writable(tmp_path / "out")
+    assert f"out={str(tmp_path / 'out')!r}" in str(raised.value)
+
+
+def test_run_study_checks_its_folder_and_batch_sizes_before_writing(tmp_path, monkeypatch):
+    from kgen.studies import runner
+
+    study = study_from_dict({"name": "s", "variants": [{"name": "a", "preset": "small-cnn"}]})
+    data = kgen.studies.load_limited("synthetic", limit=16, eval_limit=4)
+    settings = kgen.studies.Settings(epochs=1, seeds=1, batch_size=32, width_scale=0.125)
+    with pytest.raises(ValueError, match="variant 'a'.*batch_size=32"):
+        runner.run_study(study, runner.plan(study, settings), settings, data, tmp_path / "a", [0])
+    settings = dataclasses.replace(settings, batch_size=8)
+    planned = runner.plan(study, settings)
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    deny_writing(folder, monkeypatch)
+    try:
+        with pytest.raises(ValueError, match="cannot be written"):
+            runner.run_study(study, planned, settings, data, folder / "out", [0])
+    finally:
+        folder.chmod(0o755)
+    assert sorted(os.listdir(tmp_path)) == ["read-only"] and not os.listdir(folder)

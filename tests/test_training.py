@@ -85,6 +85,22 @@ def test_fit_rejects_bad_arrays_before_training(tiny_data, change, match):
     assert getattr(model, "optimizer", None) is None  # nothing was compiled or trained
 
 
+def test_batch_size_up_to_the_training_set_only(tiny_data):
+    train_images = len(tiny_data.x_train)
+    model = tiny_model(tiny_data)
+    with pytest.raises(ValueError, match=f"batch_size={train_images + 1}") as raised:
+        training.fit(model, tiny_data, TrainConfig(epochs=1, batch_size=train_images + 1),
+                     verbose=0)
+    assert f"({train_images} images)" in str(raised.value)
+    assert getattr(model, "optimizer", None) is None  # refused before compiling
+    # One batch of the whole training set is fine; validation (fewer images than
+    # the batch) and evaluation (batch 1024) may use batches larger than their data.
+    history = training.fit(model, tiny_data, TrainConfig(epochs=1, batch_size=train_images),
+                           verbose=0)
+    assert len(tiny_data.x_val) < train_images and np.isfinite(history.history["val_loss"][0])
+    assert 0.0 <= training.evaluate(model, tiny_data.x_test, tiny_data.y_test) <= 1.0
+
+
 def test_fit_rejects_zero_epochs(tiny_data):
     with pytest.raises(ValueError, match="epochs"):
         training.fit(tiny_model(tiny_data), tiny_data, TrainConfig(), epochs=0)

@@ -11,10 +11,24 @@ import io
 import json
 import math
 import os
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 TEMP_SUFFIX = ".partial"
+# For tests only (tests/test_studies_resume.py): with KGEN_TEST_PAUSE_AT=POINT in
+# the environment, a study stops at POINT, says so on stdout and sleeps, so a test
+# can SIGKILL it at a known moment. Points: "loading-data", "train:VARIANT:SEED:
+# EPOCH:BATCH" (after that batch, both 0-based) and "write:NAME" (a file named NAME
+# written to its temporary file but not yet renamed). Unset, nothing happens.
+PAUSE_VARIABLE = "KGEN_TEST_PAUSE_AT"
+
+
+def pause_if_requested(point):
+    if os.environ.get(PAUSE_VARIABLE) == point:
+        print(f"kgen-test: paused at {point}", file=sys.stdout, flush=True)
+        time.sleep(600)
 
 
 def atomic_write_text(path, text):
@@ -27,6 +41,7 @@ def atomic_write_text(path, text):
             file.write(text)
             file.flush()
             os.fsync(file.fileno())
+        pause_if_requested(f"write:{path.name}")
         os.replace(temp_name, path)
     except BaseException:
         try:
@@ -46,6 +61,7 @@ def atomic_write_bytes(path, data):
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
+        pause_if_requested(f"write:{path.name}")
         os.replace(temp_name, path)
     except BaseException:
         try:

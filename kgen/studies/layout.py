@@ -7,12 +7,19 @@
                                         result.json (when finished), backup/
 """
 
+import os
+import shutil
 from pathlib import Path
 
 from kgen.studies.files import read_json, write_json
 
 MANIFEST = "study.json"
 FORMAT_VERSION = 1
+# A run's backup is its weights and optimizer state: for ladder-9 at full width,
+# 10M parameters x 4 bytes x 3 (weights and Adam's two moments), about 120 MB, and
+# twice that for a moment while the next epoch's file replaces it. With less free
+# space than this, a study would fail at a backup instead of before training.
+MIN_FREE_BYTES = 512 * 2**20
 
 
 def run_dir(out_dir, variant_name, seed):
@@ -29,16 +36,38 @@ def read_manifest(out_dir):
         raise ValueError(f"{path} is not valid JSON. Received: out={str(out_dir)!r}") from None
 
 
+def check_writable(out_dir, min_free_bytes=MIN_FREE_BYTES):
+    """The output folder, or the folder it will be created in, must be a
+    writable folder on a disk with at least `min_free_bytes` free."""
+    out_dir = Path(out_dir)
+    existing = out_dir.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "exists" if existing == out_dir.absolute() else f"is inside {str(existing)!r}, which"
+        raise ValueError(f"The output path {where} is not a folder. "
+                         f"Received: out={str(out_dir)!r}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"The output folder cannot be written: no write permission on "
+                         f"{str(existing)!r} (or a read-only disk). Received: out={str(out_dir)!r}")
+    free = shutil.disk_usage(existing).free
+    if free < min_free_bytes:
+        raise ValueError(
+            f"The disk of the output folder is full: {free / 2**20:.0f} MiB free, a study "
+            f"needs at least {min_free_bytes / 2**20:.0f} MiB. Received: out={str(out_dir)!r}"
+        )
+
+
 def check_output_folder(out_dir, study, settings, force=False):
-    """Refuses a folder that holds something else than this study (unless `force`).
+    """Refuses a folder that cannot be written (`check_writable`) or that holds
+    something else than this study (unless `force`).
 
     The same study with the same result-changing settings may be resumed or
     extended (more seeds, other `--only` variants); a different study, changed
     variant definitions or changed settings would mix incomparable runs.
     """
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ValueError(f"The output path exists and is not a folder. Received: out={str(out_dir)!r}")
+    check_writable(out_dir)
     if force or not out_dir.exists():
         return
     manifest = read_manifest(out_dir)

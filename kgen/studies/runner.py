@@ -29,6 +29,8 @@ import kgen.training
 from kgen.studies import layout
 from kgen.studies.data import load_limited
 from kgen.studies.files import (
+    PAUSE_VARIABLE,
+    pause_if_requested,
     read_csv,
     read_json,
     remove_partial_files,
@@ -78,7 +80,8 @@ class PlannedVariant:
 
 def plan(study, settings):
     """Resolves every variant: any bad preset, field or value is reported here,
-    before the first run starts."""
+    before the first run starts (and before the data is loaded: a batch size
+    above `settings.limit` cannot fit the training split)."""
     planned = []
     for variant in study.variants:
         preset, model, train = resolve_variant(variant)
@@ -91,8 +94,24 @@ def plan(study, settings):
         if settings.batch_size is not None:
             train_overrides["batch_size"] = settings.batch_size
         train = dataclasses.replace(train, **train_overrides)
+        if settings.limit is not None and train.batch_size > settings.limit:
+            raise ValueError(
+                f"variant {variant.name!r}: `batch_size` is larger than `limit`, the most "
+                f"training images a run gets ({settings.limit}): lower the batch size "
+                f"(--batch-size) or raise the limit (--limit). "
+                f"Received: batch_size={train.batch_size}"
+            )
         planned.append(PlannedVariant(variant, preset, model, train, course_figure(variant, preset)))
     return planned
+
+
+def check_batch_sizes(planned, data):
+    """Every variant's batch size fits the training split of `data`."""
+    for planned_variant in planned:
+        try:
+            kgen.training.check_batch_size(planned_variant.train.batch_size, len(data.x_train))
+        except ValueError as error:
+            raise ValueError(f"variant {planned_variant.variant.name!r}: {error}") from None
 
 
 def check_builds(planned, data):
@@ -109,9 +128,11 @@ def check_builds(planned, data):
 
 def load_dataset(settings):
     """The study's dataset (`kgen.studies.data.load_dataset` with its settings)."""
-    return load_limited(settings.dataset, limit=settings.limit, eval_limit=settings.eval_limit,
+    data = load_limited(settings.dataset, limit=settings.limit, eval_limit=settings.eval_limit,
                         train_size=settings.train_size,
                         validation_split=settings.validation_split, data_dir=settings.data_dir)
+    pause_if_requested("loading-data")
+    return data
 
 
 def input_statistics(scaling, data):
@@ -123,8 +144,15 @@ def input_statistics(scaling, data):
 
 
 def run_study(study, planned, settings, data, out_dir, seeds, log=print):
-    """Runs every (variant, seed) not finished yet; returns the result dicts."""
+    """Runs every (variant, seed) not finished yet; returns the result dicts.
+
+    Batch sizes and the output folder (writable, with free space) are checked
+    first, so a mistake there stops the study before it writes anything.
+    """
     out_dir = Path(out_dir)
+    check_batch_sizes(planned, data)
+    layout.check_writable(out_dir)
+    remove_partial_files(out_dir)  # a report file a kill left half-written
     tasks = [(p, seed) for p in planned for seed in seeds]
     results = []
     for index, (planned_variant, seed) in enumerate(tasks, start=1):
@@ -176,6 +204,8 @@ def run_one(planned_variant, settings, data, seed, directory, log=print):
     )
     journal = HistoryJournal(history_path, rows, planned_variant.train.epochs, log)
     callbacks = [journal, AtomicBackupAndRestore(backup_dir), keras.callbacks.TerminateOnNaN()]
+    if os.environ.get(PAUSE_VARIABLE):
+        callbacks.append(PauseForTest(f"train:{planned_variant.variant.name}:{seed}"))
     if settings.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(directory / "tensorboard")))
     kgen.training.fit(model, data, planned_variant.train, callbacks=callbacks, verbose=0)
@@ -320,6 +350,22 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
             optimizer.build(self.model.trainable_variables)
         self.model.load_weights(os.path.join(self.backup_dir, state["weights"]))
         self.model._initial_epoch = state["epoch"]
+
+
+class PauseForTest(keras.callbacks.Callback):
+    """Pauses after batch B of epoch E at the point `PREFIX:E:B`, for the
+    interruption tests (`kgen.studies.files.pause_if_requested`)."""
+
+    def __init__(self, prefix):
+        super().__init__()
+        self.prefix = prefix
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        pause_if_requested(f"{self.prefix}:{self.epoch}:{batch}")
 
 
 def read_backup_epoch(backup_dir):
