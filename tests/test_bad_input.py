@@ -95,6 +95,9 @@ CASES = {
     "schedule without steps": (lambda d: schedules.per_epoch_exponential(0.1, 0.9, 0),
                                "steps_per_epoch"),
     "unknown dataset": (lambda d: kgen.data.load("cifar-10"), "dataset name"),
+    "unknown study": (lambda d: kgen.studies.get("normalisation"), "study"),
+    "malformed study": (lambda d: kgen.studies.study_from_dict({"name": "s", "variant": []}),
+                        "variant"),
     "validation split 1": (lambda d: kgen.data.load("synthetic", validation_split=1.0),
                            "validation_split"),
     "validation split negative": (lambda d: kgen.data.load("synthetic", validation_split=-0.1),
@@ -143,3 +146,13 @@ def test_bad_input_is_refused_with_a_clear_message(case, data):
     message = str(raised.value)
     assert argument in message, message
     assert "Received" in message, message
+
+
+@pytest.mark.parametrize("call, suggestion", [
+    (lambda: kgen.models.create("resnet-9"), "'resnet9'"),
+    (lambda: kgen.studies.get("normalisation"), "'normalization'"),
+    (lambda: kgen.data.load("cifar-10"), "'cifar10'"),
+], ids=["preset", "study", "dataset"])
+def test_unknown_names_suggest_the_closest(call, suggestion):
+    with pytest.raises(ValueError, match=f"Did you mean {suggestion}"):
+        call()

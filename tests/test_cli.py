@@ -225,6 +225,8 @@ def test_diverged_run_is_recorded_and_the_study_goes_on(tmp_path, capsys):
     fine = read_json(out_dir / "runs" / "fine" / "seed-0" / "result.json")
     assert fine["status"] == "completed" and fine["epochs_completed"] == 2
     assert "diverged" in (out_dir / "report.md").read_text()
+    assert "diverged: the loss became NaN or infinite in epoch 1" in out
+    assert out.index("run 2/2: fine seed 0") > out.index("diverged: the loss")
 
 
 def test_bench_is_delegated_or_explained(capsys):

@@ -148,6 +148,40 @@ def test_bad_study_files(tmp_path, name, text, message):
         load_study_file(path)
 
 
+def test_study_files_are_data_never_code(tmp_path):
+    marker = tmp_path / "ran"
+    code = f"__import__('pathlib').Path({str(marker)!r}).touch()"
+    toml = tmp_path / "planted.toml"
+    toml.write_text(f'name = "planted"\n[[variants]]\nname = "a"\npreset = "{code}"\n'
+                    f'[variants.model]\nl2 = "{code}"\n')
+    as_json = tmp_path / "planted.json"
+    as_json.write_text(json.dumps({"name": "planted", "variants": [
+        {"name": "a", "preset": "small-cnn", "model": {"l2": code}}]}))
+    for path in (toml, as_json):
+        study = load_study_file(path)  # the expressions are strings, nothing more
+        with pytest.raises((ValueError, TypeError)):
+            resolve_variant(study.variants[0])
+    assert not marker.exists()
+
+
+def test_kgen_never_evaluates_code_or_plain_unpickles():
+    # Pickles go through the restricted unpickler of kgen/data/safe_archive.py only
+    # (tested in tests/test_data_safety.py).
+    import ast
+
+    import kgen
+
+    found = []
+    for path in Path(kgen.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = ast.unparse(node.func)
+            if name in ("eval", "exec", "pickle.load", "pickle.loads", "builtins.eval"):
+                found.append(f"{path.name}:{node.lineno}: {name}")
+    assert not found
+
+
 def test_unknown_study_suggests():
     with pytest.raises(ValueError, match="Did you mean 'normalization'"):
         kgen.studies.get("normalisation")

@@ -220,9 +220,13 @@ def run_one(planned_variant, settings, data, seed, directory, log=print):
     write_json(result_path, result)
     shutil.rmtree(backup_dir, ignore_errors=True)
     keras.backend.clear_session()
-    summary = (f"  {result['status']}: train {_percent(result['train_accuracy'])}, "
-               f"val {_percent(result['val_accuracy'])}, test {_percent(test_accuracy)}")
-    log(summary)
+    if diverged:
+        log(f"  diverged: the loss became NaN or infinite in epoch "
+            f"{result['diverged_at_epoch'] + 1}; training stopped and the run is recorded "
+            f"as diverged (a learning rate too high?)")
+    else:
+        log(f"  completed: train {_percent(result['train_accuracy'])}, "
+            f"val {_percent(result['val_accuracy'])}, test {_percent(test_accuracy)}")
     return result
 
 
