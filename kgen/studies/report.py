@@ -47,7 +47,10 @@ def collect(out_dir):
                 continue
             history_path = directory / "history.csv"
             history = read_csv(history_path) if history_path.exists() else []
-            found.append({"result": read_json(result_path), "history": history})
+            config_path = directory / "config.json"
+            dataset = read_json(config_path).get("dataset", {}) if config_path.exists() else {}
+            found.append({"result": read_json(result_path), "history": history,
+                          "dataset": dataset})
         runs[variant.name] = found
     return manifest, study, runs
 
@@ -70,6 +73,7 @@ def summarize(study, runs):
             "course": variant.course if variant.course is not None
             else (results[0].get("course") if results else None),
         }
+        summary["chance_ceiling"] = _chance_ceiling(runs.get(variant.name, []))
         for metric in METRICS:
             values = [r[metric] for r in completed if _finite(r.get(metric))]
             mean, std = mean_std(values)
@@ -181,6 +185,14 @@ def markdown(manifest, study, summaries, run_rows):
     ]
     if missing:
         lines.append(f"- Not run yet: {', '.join(missing)}.")
+    at_chance = [s["variant"] for s in summaries if _at_chance(s)]
+    if at_chance:
+        lines.append(
+            f"- Still at chance: {', '.join(at_chance)}. Their train and val accuracies are "
+            "within 3 binomial standard deviations of guessing (1 / classes, on this "
+            "validation set's size): they had not started to learn in the epochs given, "
+            "so their Δ says nothing about the trick. Regularized variants (dropout, L2) "
+            "start slowly; run more epochs (`--epochs`; the course trained for 50).")
     if any(s["diverged"] for s in summaries):
         lines.append("- Diverged runs (loss NaN/inf, stopped by TerminateOnNaN) are left out "
                      "of the means.")
@@ -301,6 +313,24 @@ def _save(figure, path):
     figure.savefig(buffer, format="png", dpi=110)
     plt.close(figure)
     atomic_write_bytes(path, buffer.getvalue())
+
+
+def _chance_ceiling(variant_runs):
+    """The accuracy below which a run is indistinguishable from guessing: chance
+    plus 3 binomial standard deviations on the validation set's size."""
+    for run in variant_runs:
+        classes, val_size = run["dataset"].get("classes"), run["dataset"].get("val")
+        if classes and val_size:
+            chance = 1 / classes
+            return chance + 3 * math.sqrt(chance * (1 - chance) / val_size)
+    return None
+
+
+def _at_chance(summary):
+    ceiling = summary.get("chance_ceiling")
+    train, val = summary["train_accuracy"]["mean"], summary["val_accuracy"]["mean"]
+    return (summary["completed"] > 0 and ceiling is not None and _finite(train)
+            and _finite(val) and train < ceiling and val < ceiling)
 
 
 def _mean_std(stat):

@@ -1,0 +1,57 @@
+"""The report's reading aids, rebuilt from a study folder's files alone."""
+
+import kgen.studies
+from kgen.studies import layout
+from kgen.studies.files import write_csv, write_json
+from kgen.studies.report import write_report
+from kgen.studies.spec import study_from_dict
+
+VAL_SIZE = 200  # chance + 3 binomial std = 0.1 + 3 * sqrt(0.09 / 200) = 16.4%
+
+
+def _study_with(tmp_path, train_val_accuracies):
+    study = study_from_dict({
+        "name": "chance", "compare": "previous",
+        "variants": [{"name": name, "preset": "small-cnn"} for name in train_val_accuracies],
+    })
+    layout.write_manifest(tmp_path, study, kgen.studies.Settings(epochs=1, seeds=1), [0])
+    for name, (train, val) in train_val_accuracies.items():
+        directory = layout.run_dir(tmp_path, name, 0)
+        write_json(directory / "config.json",
+                   {"dataset": {"name": "synthetic", "classes": 10, "val": VAL_SIZE}})
+        history = [{"epoch": 0, "accuracy": train, "val_accuracy": val, "loss": 2.3,
+                    "val_loss": 2.3, "learning_rate": 1e-3, "seconds": 1.0}]
+        write_csv(directory / "history.csv", history, list(history[0]))
+        write_json(directory / "result.json", {
+            "status": "completed", "seed": 0, "train_accuracy": train, "val_accuracy": val,
+            "test_accuracy": val, "gap": train - val, "backend": "tensorflow",
+        })
+
+
+def _chance_line(tmp_path):
+    write_report(tmp_path)
+    lines = (tmp_path / "report.md").read_text().splitlines()
+    return next((line for line in lines if line.startswith("- Still at chance:")), None)
+
+
+def test_report_names_variants_that_never_left_chance(tmp_path):
+    _study_with(tmp_path, {
+        "learned": (0.60, 0.40),
+        "guessing": (0.11, 0.16),  # both under 16.4%
+        "val-only-low": (0.30, 0.12),  # train left chance: it is learning
+        "train-only-low": (0.15, 0.20),  # augmentation can keep train low
+    })
+    assert _chance_line(tmp_path).startswith("- Still at chance: guessing.")
+
+
+def test_report_without_runs_at_chance_has_no_such_line(tmp_path):
+    _study_with(tmp_path, {"learned": (0.60, 0.40), "just-above": (0.17, 0.17)})
+    assert _chance_line(tmp_path) is None
+
+
+def test_report_without_dataset_sizes_flags_nothing(tmp_path):
+    # Folders written before config.json recorded the dataset: no basis for a call.
+    _study_with(tmp_path, {"guessing": (0.10, 0.10)})
+    for config in tmp_path.glob("runs/*/seed-0/config.json"):
+        config.unlink()
+    assert _chance_line(tmp_path) is None
