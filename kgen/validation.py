@@ -23,10 +23,30 @@ def check_choice(name, value, choices, label=None):
         return value
     message = f"Unknown {label or name} {value!r}. Expected one of: {', '.join(map(str, choices))}."
     if isinstance(value, str):
-        close = difflib.get_close_matches(value, [str(c) for c in choices], n=3)
+        close = closest_names(value, [str(c) for c in choices])
         if close:
             message += f" Did you mean {' or '.join(repr(c) for c in close)}?"
     raise ValueError(f"{message} {received(name, value)}")
+
+
+# Characters people type for one another: letter O for zero, l or I for one.
+_LOOKALIKES = str.maketrans({"o": "0", "l": "1", "i": "1"})
+
+
+def closest_names(value, choices, limit=3, cutoff=0.6):
+    """Up to `limit` choices most similar to `value`, best first, ties in the
+    order of `choices`. Case and look-alike characters (O/0, l/1) are ignored:
+    difflib alone ranks ties by reverse string order, so "ladder-O" suggested
+    ladder-9 before ladder-0."""
+    def folded(text):
+        return text.casefold().translate(_LOOKALIKES)
+
+    scored = [
+        (difflib.SequenceMatcher(None, folded(value), folded(choice)).ratio(), -index, choice)
+        for index, choice in enumerate(choices)
+    ]
+    scored.sort(reverse=True)
+    return [choice for score, _, choice in scored[:limit] if score >= cutoff]
 
 
 def check_number(name, value, minimum=None, maximum=None, min_inclusive=True,

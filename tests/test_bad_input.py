@@ -152,7 +152,9 @@ def test_bad_input_is_refused_with_a_clear_message(case, data):
     (lambda: kgen.models.create("resnet-9"), "'resnet9'"),
     (lambda: kgen.studies.get("normalisation"), "'normalization'"),
     (lambda: kgen.data.load("cifar-10"), "'cifar10'"),
-], ids=["preset", "study", "dataset"])
+    # Letter O for zero and a capital: the look-alike wins over difflib's tie order.
+    (lambda: kgen.models.create("Ladder-O"), "'ladder-0' or"),
+], ids=["preset", "study", "dataset", "lookalike"])
 def test_unknown_names_suggest_the_closest(call, suggestion):
     with pytest.raises(ValueError, match=f"Did you mean {suggestion}"):
         call()
