@@ -85,7 +85,7 @@ def _rung_seconds(run_dir):
     return f"{result['wall_seconds']:.0f} ({seconds[0]:.1f} / {mean_rest:.1f})"
 
 
-def write_doc(out_root, timings, doc_path):
+def write_doc(out_root, timings, doc_path, shown_root):
     versions = {}
     for timing in timings:
         result = out_root / timing["backend"] / "runs" / "ladder-0" / "seed-0" / "result.json"
@@ -144,7 +144,7 @@ def write_doc(out_root, timings, doc_path):
     figures = doc_path.parent / "figures"
     for index, backend in enumerate(backends):
         table, notes = _report_table(out_root / backend / "report.md")
-        shown = os.path.relpath(out_root / backend / "report.md", ROOT)
+        shown = f"{shown_root.rstrip('/')}/{backend}/report.md"
         lines += ["", f"### The report on {backend}", "", f"From `{shown}`:", "", *table, ""]
         lines += notes
         if index == 0:  # the plots of one backend; the others' are beside their reports
@@ -189,7 +189,7 @@ def main():
             timings_path.write_text(json.dumps(saved, indent=1))
             print(f"  {saved[backend]['wall_seconds']:.0f} s", flush=True)
     timings = [saved[backend] for backend in args.backends.split(",") if backend in saved]
-    write_doc(out_root, timings, Path(args.doc))
+    write_doc(out_root, timings, Path(args.doc), args.out)
     print(f"wrote {args.doc}")
 
 
