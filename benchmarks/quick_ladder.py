@@ -56,7 +56,9 @@ def run_backend(backend, out_dir):
         + (usage.ru_stime - usage_before.ru_stime),
         "load_before": load_before,
         "load_after": os.getloadavg(),
-        "commit": _git("rev-parse", "--short=10", "HEAD"),
+        # "-dirty": kgen's tracked files differed from the commit during the run.
+        "commit": _git("rev-parse", "--short=10", "HEAD")
+        + ("-dirty" if _git("status", "--porcelain", "--untracked-files=no", "kgen") else ""),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
 
