@@ -1,17 +1,40 @@
-"""Flip, weight normalization, DropConnect, standardization, and the course's
-BatchNorm and Dropout arithmetic."""
+"""Registration of every kgen layer; flip, weight normalization, DropConnect,
+standardization, and the course's BatchNorm and Dropout arithmetic."""
 
 import keras
 import numpy as np
 import pytest
 
+import kgen.layers
 from kgen.layers import (
     AlternatingFlip,
     DropConnectDense,
+    RandomErasing,
+    RandomPadCrop,
+    RandomRotation,
     WeightNormalization,
     initialize_weight_normalization,
 )
 from tests.helpers import random_images, run_layer_test, run_model_saving_test
+
+# Every layer kgen exports (tested in this file or in tests/test_<layer>.py).
+LAYERS = [AlternatingFlip, DropConnectDense, RandomErasing, RandomPadCrop, RandomRotation,
+          WeightNormalization]
+
+
+def test_layer_list_is_complete():
+    exported = [getattr(kgen.layers, name) for name in kgen.layers.__all__]
+    layers = {obj for obj in exported if isinstance(obj, type) and issubclass(obj, keras.layers.Layer)}
+    assert layers - {kgen.layers.RandomImageLayer} == set(LAYERS)
+
+
+@pytest.mark.parametrize("layer_class", LAYERS, ids=lambda c: c.__name__)
+def test_layer_is_registered_for_loading(layer_class):
+    # A saved model names its layers by registered name; an unregistered one
+    # cannot be loaded, and "kgen>" keeps kgen's RandomRotation apart from Keras'.
+    name = f"kgen>{layer_class.__name__}"
+    assert keras.saving.get_registered_name(layer_class) == name
+    assert keras.saving.get_registered_object(name) is layer_class
 
 
 def test_keras_random_flip_is_per_image():

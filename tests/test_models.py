@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 
 import kgen.models
-from kgen.layers import DropConnectDense, RandomErasing, RandomPadCrop, WeightNormalization
+from kgen.layers import (
+    DropConnectDense,
+    RandomErasing,
+    RandomPadCrop,
+    RandomRotation,
+    WeightNormalization,
+)
 from kgen.models import ModelConfig, Stage, build_cnn
 from tests.helpers import fit_one_step, random_images, run_model_saving_test
 
@@ -59,7 +65,7 @@ LADDER_CLAIMS = {
     "ladder-2": [keras.layers.BatchNormalization],
     "ladder-3": [keras.layers.Dropout],
     "ladder-5": [RandomPadCrop, keras.layers.RandomFlip],
-    "ladder-7": [keras.layers.RandomRotation],
+    "ladder-7": [RandomRotation],
     "ladder-8": [keras.layers.Add],
 }
 

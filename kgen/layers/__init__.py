@@ -5,6 +5,7 @@ from kgen.layers.drop_connect import DropConnectDense
 from kgen.layers.flip import AlternatingFlip
 from kgen.layers.random_erasing import RandomErasing
 from kgen.layers.random_pad_crop import RandomPadCrop
+from kgen.layers.random_rotation import RandomRotation
 from kgen.layers.weight_normalization import (
     WeightNormalization,
     initialize_weight_normalization,
@@ -16,6 +17,7 @@ __all__ = [
     "RandomErasing",
     "RandomImageLayer",
     "RandomPadCrop",
+    "RandomRotation",
     "WeightNormalization",
     "initialize_weight_normalization",
 ]

@@ -9,6 +9,7 @@ from kgen.layers import (
     DropConnectDense,
     RandomErasing,
     RandomPadCrop,
+    RandomRotation,
     WeightNormalization,
 )
 from kgen.models.config import ModelConfig
@@ -79,9 +80,7 @@ def apply_geometric_augmentation(x, augmentation):
     if augmentation.pad_crop:
         x = RandomPadCrop(augmentation.pad_crop, augmentation.pad_mode, name="random_pad_crop")(x)
     if augmentation.rotation_degrees:
-        x = keras.layers.RandomRotation(
-            augmentation.rotation_degrees / 360.0, fill_mode="constant", name="random_rotation"
-        )(x)
+        x = RandomRotation(augmentation.rotation_degrees, name="random_rotation")(x)
     return x
 
 
