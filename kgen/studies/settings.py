@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from kgen.validation import check_int, check_number, received
 
 # `kgen ladder --quick`: the ten-rung ladder in minutes on two CPU cores. Measured
-# on a shared 2-vCPU machine (docs/results.md): TensorFlow 4 min, PyTorch 6 min
-# (OMP_NUM_THREADS=1), JAX 15 min, most of it in rungs 7-9, whose RandomRotation
-# is slow on JAX on a CPU. What it shows: the baseline's train-val gap and random
-# erasing narrowing it; the dropout rungs (3 and up) need more epochs and width
-# than this to start learning the synthetic data.
+# by benchmarks/quick_ladder.py (docs/results.md) on a 2-core machine: TensorFlow
+# 3.0 min, JAX 4.3 min, PyTorch 2.8 min. What it shows: the baseline's train-val
+# gap and random erasing narrowing it; the dropout rungs (3 and up) stay at chance
+# this short (the report says so); their effect needs the full run (docs/datasets.md).
 QUICK = {
     "train_size": 2000,  # synthetic train images before the 10% validation split; full: 10,000
     "width_scale": 0.25,  # multiplies every preset's width_multiplier; full: 1.0
