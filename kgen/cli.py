@@ -475,7 +475,8 @@ def _select_backend(backend):
 
 
 def _print_table(report_path):
-    """The report's table (its lines that start with `|`)."""
+    """The report's table (its lines that start with `|`) and its warning that
+    some variants never left chance, which changes how the table reads."""
     try:
         lines = Path(report_path).read_text(encoding="utf-8").splitlines()
     except OSError:
@@ -483,6 +484,10 @@ def _print_table(report_path):
     for line in lines:
         if line.startswith("|"):
             print(line)
+    for line in lines:
+        if line.startswith("- Still at chance:"):
+            print()
+            print(line[2:])
     sys.stdout.flush()
 
 

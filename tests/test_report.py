@@ -55,3 +55,14 @@ def test_report_without_dataset_sizes_flags_nothing(tmp_path):
     for config in tmp_path.glob("runs/*/seed-0/config.json"):
         config.unlink()
     assert _chance_line(tmp_path) is None
+
+
+def test_cli_summary_prints_the_chance_warning_after_the_table(tmp_path, capsys):
+    from kgen.cli import _print_table
+
+    _study_with(tmp_path, {"learned": (0.60, 0.40), "guessing": (0.11, 0.16)})
+    write_report(tmp_path)
+    _print_table(tmp_path / "report.md")
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("| # | Variant")
+    assert printed[-1].startswith("Still at chance: guessing.")
