@@ -49,9 +49,9 @@ def fit(model, dataset, train_config, epochs=None, callbacks=(), verbose="auto",
     """Compile `model` for `train_config` and fit it on a `kgen.data.Dataset`.
 
     Validates the arrays first (uint8 images of the model's shape, labels in
-    range, a batch size no larger than the training split), adds kgen's callbacks (learning rate and seconds per epoch in the
-    logs, the epoch for alternating flips, early stopping if configured) and
-    returns Keras' `History`.
+    range, a batch size no larger than the training split), adds kgen's
+    callbacks (learning rate and seconds per epoch in the logs, the epoch for
+    alternating flips, early stopping if configured) and returns Keras' `History`.
     """
     epochs = train_config.epochs if epochs is None else check_int("epochs", epochs, minimum=1)
     num_classes = model.output_shape[-1]
