@@ -8,7 +8,10 @@ import pytest
 import kgen.layers
 from kgen.layers import (
     AlternatingFlip,
+    BatchNormalization,
+    Conv2D,
     DropConnectDense,
+    MaxPooling2D,
     RandomErasing,
     RandomPadCrop,
     RandomRotation,
@@ -17,9 +20,10 @@ from kgen.layers import (
 )
 from tests.helpers import random_images, run_layer_test, run_model_saving_test
 
-# Every layer kgen exports (tested in this file or in tests/test_<layer>.py).
-LAYERS = [AlternatingFlip, DropConnectDense, RandomErasing, RandomPadCrop, RandomRotation,
-          WeightNormalization]
+# Every layer kgen exports (tested in this file, in tests/test_<layer>.py, or for
+# Keras' layers with fast paths in tests/test_fast_layers.py).
+LAYERS = [AlternatingFlip, BatchNormalization, Conv2D, DropConnectDense, MaxPooling2D,
+          RandomErasing, RandomPadCrop, RandomRotation, WeightNormalization]
 
 
 def test_layer_list_is_complete():

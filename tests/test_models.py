@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+import kgen.layers
 import kgen.models
 from kgen.layers import (
     DropConnectDense,
@@ -62,7 +63,7 @@ def test_preset_trains_and_saves(name, tmp_path):
 # What each ladder rung claims to add, checked on the built model.
 LADDER_CLAIMS = {
     "ladder-1": [RandomErasing],
-    "ladder-2": [keras.layers.BatchNormalization],
+    "ladder-2": [kgen.layers.BatchNormalization],
     "ladder-3": [keras.layers.Dropout],
     "ladder-5": [RandomPadCrop, keras.layers.RandomFlip],
     "ladder-7": [RandomRotation],
@@ -118,7 +119,7 @@ def build(**fields):
 @pytest.mark.parametrize(
     "normalization, layer_type, check",
     [
-        ("batch", keras.layers.BatchNormalization, lambda layer: layer.epsilon == 1e-5),
+        ("batch", kgen.layers.BatchNormalization, lambda layer: layer.epsilon == 1e-5),
                 # Over (H, W, C) of each sample; Keras stores the axes negative or positive.
         ("layer", keras.layers.LayerNormalization,
          lambda layer: sorted(axis % 4 for axis in layer.axis) == [1, 2, 3]),
@@ -133,7 +134,7 @@ def test_normalization_choice(normalization, layer_type, check):
     model = build(normalization=normalization)
     found = [layer for layer in model._flatten_layers() if type(layer) is layer_type]
     assert len(found) == 2 and all(check(layer) for layer in found)
-    norm_types = {keras.layers.BatchNormalization, keras.layers.LayerNormalization,
+    norm_types = {kgen.layers.BatchNormalization, keras.layers.LayerNormalization,
                   keras.layers.GroupNormalization, WeightNormalization}
     assert not (layer_types(build(normalization="none")) & norm_types)
 

@@ -1,5 +1,7 @@
 """Keras layers for the generalization playbook; all run on TensorFlow, JAX and PyTorch."""
 
+from kgen.layers import fast_paths
+from kgen.layers.accelerated import BatchNormalization, Conv2D, MaxPooling2D
 from kgen.layers.base import RandomImageLayer
 from kgen.layers.drop_connect import DropConnectDense
 from kgen.layers.flip import AlternatingFlip
@@ -11,9 +13,15 @@ from kgen.layers.weight_normalization import (
     initialize_weight_normalization,
 )
 
+# Before any JAX computation: see `fast_paths.configure_xla_cpu`.
+fast_paths.configure_xla_cpu()
+
 __all__ = [
     "AlternatingFlip",
+    "BatchNormalization",
+    "Conv2D",
     "DropConnectDense",
+    "MaxPooling2D",
     "RandomErasing",
     "RandomImageLayer",
     "RandomPadCrop",

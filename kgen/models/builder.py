@@ -6,7 +6,10 @@ import keras
 
 from kgen.layers import (
     AlternatingFlip,
+    BatchNormalization,
+    Conv2D,
     DropConnectDense,
+    MaxPooling2D,
     RandomErasing,
     RandomPadCrop,
     RandomRotation,
@@ -91,7 +94,7 @@ def apply_stage(x, stage, config, name):
         strides = 2 if (stage.downsample == "stride" and block == 0) else 1
         x = apply_block(x, width, stage.convs, strides, residual, config, name=f"{name}_block{block}")
     if stage.downsample == "maxpool":
-        x = keras.layers.MaxPooling2D(2, name=f"{name}_pool")(x)
+        x = MaxPooling2D(2, name=f"{name}_pool")(x)
     if stage.dropout:
         x = keras.layers.Dropout(stage.dropout, name=f"{name}_dropout")(x)
     return x
@@ -105,7 +108,7 @@ def apply_block(x, width, convs, strides, residual, config, name):
     if not residual:
         return x
     if strides != 1 or shortcut.shape[-1] != width:
-        shortcut = keras.layers.Conv2D(
+        shortcut = Conv2D(
             width, 1, strides=strides, use_bias=False, name=f"{name}_projection",
             **_kernel_arguments(config),
         )(shortcut)
@@ -117,7 +120,7 @@ def apply_conv_unit(x, width, config, strides=1, name="unit"):
     normalized = config.normalization not in ("none", "weight")
     # A bias right before a normalization is cancelled by its mean subtraction.
     use_bias = not (normalized and config.block_order == "conv-norm-act")
-    conv = keras.layers.Conv2D(
+    conv = Conv2D(
         width, 3, strides=strides, padding="same", use_bias=use_bias, name=f"{name}_conv",
         **_kernel_arguments(config),
     )
@@ -168,7 +171,7 @@ def _normalization(x, config, name):
         return x
     channels = x.shape[-1]
     if kind == "batch":
-        layer = keras.layers.BatchNormalization(
+        layer = BatchNormalization(
             momentum=BATCH_NORM_MOMENTUM, epsilon=NORM_EPSILON, name=f"{name}_batchnorm"
         )
     elif kind == "layer":

@@ -1,0 +1,218 @@
+"""kgen's Conv2D, BatchNormalization and MaxPooling2D against Keras' own layers.
+
+Each kgen layer may take a backend-specific fast path (`kgen.layers.fast_paths`);
+whichever path the current backend takes must train exactly like Keras' layer:
+the same outputs, the same gradients (seen through one SGD step of a layer in
+front of it and of the layer's own weights) and the same moving statistics.
+"""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from kgen.layers import BatchNormalization, Conv2D, MaxPooling2D, fast_paths
+from kgen.precision import policy
+from tests.helpers import run_layer_test, run_model_saving_test
+
+BACKEND = keras.backend.backend()
+# Which kgen code runs on each backend for the arguments of a kgen CNN.
+EXPECTED_PATHS = {
+    "tensorflow": {"conv": "keras", "batch_norm": "keras", "max_pool": "keras"},
+    "jax": {"conv": "keras", "batch_norm": "keras", "max_pool": "reshape"},
+    "torch": {"conv": "torch", "batch_norm": "torch", "max_pool": "torch"},
+}
+
+
+def trained_twin_weights(kgen_layer, keras_layer, images, steps=2):
+    """Weights after `steps` SGD steps of [1x1 conv, layer, dense] built once
+    with the kgen layer and once with the Keras layer, from the same start.
+
+    The 1x1 convolution in front is updated through the layer's input gradient,
+    so any difference in that gradient shows in its weights."""
+    def build(layer):
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input(images.shape[1:])
+        x = keras.layers.Conv2D(images.shape[-1], 1, name="front")(inputs)
+        x = layer(x)
+        outputs = keras.layers.Dense(3, name="dense")(keras.layers.Flatten()(x))
+        model = keras.Model(inputs, outputs)
+        model.compile(keras.optimizers.SGD(0.1),
+                      keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        return model
+
+    labels = np.arange(len(images)) % 3
+    kgen_model, keras_model = build(kgen_layer), build(keras_layer)
+    keras_model.set_weights(kgen_model.get_weights())
+    results = []
+    for model in (kgen_model, keras_model):
+        model.fit(images, labels, batch_size=len(images), epochs=steps, shuffle=False, verbose=0)
+        outputs = keras.ops.convert_to_numpy(model(images, training=False))
+        results.append((model.get_weights(), outputs))
+    return results
+
+
+def assert_twins_match(kgen_layer, keras_layer, images, rtol=2e-5, atol=2e-5):
+    (kgen_weights, kgen_outputs), (keras_weights, keras_outputs) = trained_twin_weights(
+        kgen_layer, keras_layer, images
+    )
+    for actual, expected in zip(kgen_weights, keras_weights, strict=True):
+        np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(kgen_outputs, keras_outputs, rtol=rtol, atol=atol)
+
+
+def images_of(shape, seed=0):
+    return np.random.default_rng(seed).normal(size=shape).astype("float32")
+
+
+CONV_CASES = {
+    "3x3 same": dict(filters=4, kernel_size=3, padding="same", use_bias=False),
+    "3x3 same, bias, relu": dict(filters=4, kernel_size=3, padding="same", activation="relu"),
+    "3x3 valid": dict(filters=4, kernel_size=3, padding="valid"),
+    # Stride 2 on an odd size pads symmetrically, on an even size one more
+    # pixel after (TensorFlow's convention).
+    "3x3 stride 2 same": dict(filters=4, kernel_size=3, strides=2, padding="same"),
+    "1x1 stride 2 projection": dict(filters=4, kernel_size=1, strides=2, use_bias=False),
+    "2x2 same (asymmetric)": dict(filters=4, kernel_size=2, padding="same"),
+    "dilation 2": dict(filters=4, kernel_size=3, padding="same", dilation_rate=2),
+    "groups 2": dict(filters=4, kernel_size=3, padding="same", groups=2),
+}
+
+
+@pytest.mark.parametrize("size", [(8, 8), (7, 9)])
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv2d_trains_like_keras(case, size):
+    kwargs = CONV_CASES[case]
+    images = images_of((4, *size, 4))
+    assert_twins_match(Conv2D(**kwargs), keras.layers.Conv2D(**kwargs), images)
+
+
+BATCH_NORM_CASES = {
+    "kgen's settings": dict(momentum=0.9, epsilon=1e-5),
+    "Keras' defaults": dict(),
+    "no scale, no center": dict(scale=False, center=False),
+    "channels-first axis (Keras' path)": dict(axis=1),
+}
+
+
+@pytest.mark.parametrize("case", BATCH_NORM_CASES)
+def test_batch_normalization_trains_like_keras(case):
+    kwargs = BATCH_NORM_CASES[case]
+    # Shifted and scaled inputs, so the moving statistics move visibly.
+    images = images_of((8, 6, 5, 3)) * 3.0 + 1.5
+    assert_twins_match(BatchNormalization(**kwargs), keras.layers.BatchNormalization(**kwargs),
+                       images)
+
+
+def test_batch_normalization_on_features_matches_keras():
+    features = images_of((16, 5)) * 2.0 + 1.0
+    layers = []
+    for layer_class in (BatchNormalization, keras.layers.BatchNormalization):
+        layer = layer_class(momentum=0.5)
+        layer.build(features.shape)
+        layers.append(layer)
+    for training in (True, False):
+        actual = keras.ops.convert_to_numpy(layers[0](features, training=training))
+        expected = keras.ops.convert_to_numpy(layers[1](features, training=training))
+        np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-5)
+    for actual, expected in zip(layers[0].weights, layers[1].weights, strict=True):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(actual),
+                                   keras.ops.convert_to_numpy(expected), rtol=1e-5, atol=1e-6)
+
+
+def test_batch_normalization_mixed_precision_keeps_keras_dtypes():
+    images = images_of((4, 4, 4, 3))
+    with policy("mixed_bfloat16"):
+        layer, reference = BatchNormalization(), keras.layers.BatchNormalization()
+    for training in (True, False):
+        actual = layer(images, training=training)
+        expected = reference(images, training=training)
+        assert keras.backend.standardize_dtype(actual.dtype) == "bfloat16"
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(keras.ops.cast(actual, "float32")),
+                                   keras.ops.convert_to_numpy(keras.ops.cast(expected, "float32")),
+                                   rtol=1e-2, atol=1e-2)
+    assert keras.backend.standardize_dtype(layer.moving_mean.dtype) == "float32"
+
+
+MAX_POOL_CASES = {
+    "2x2": dict(pool_size=2),
+    "3x3": dict(pool_size=3),
+    "2x2 stride 1 (overlapping)": dict(pool_size=2, strides=1),
+    "2x2 same": dict(pool_size=2, padding="same"),
+}
+
+
+@pytest.mark.parametrize("size", [(8, 8), (7, 9)])
+@pytest.mark.parametrize("case", MAX_POOL_CASES)
+def test_max_pooling_trains_like_keras(case, size):
+    kwargs = MAX_POOL_CASES[case]
+    # Continuous random inputs: no ties, where the gradients of the paths may differ.
+    images = images_of((4, *size, 3))
+    assert_twins_match(MaxPooling2D(**kwargs), keras.layers.MaxPooling2D(**kwargs), images)
+
+
+def test_reshape_max_pool_splits_the_gradient_of_ties_only():
+    # Where the maximum is unique the reshape pool is Keras' max pool, on every
+    # backend; a window of ties returns the same value.
+    images = images_of((2, 6, 6, 3))
+    images[0, 0:2, 0:2, 0] = 1.0
+    actual = keras.ops.convert_to_numpy(fast_paths.reshape_max_pool(images, (2, 2)))
+    expected = keras.ops.convert_to_numpy(keras.layers.MaxPooling2D(2)(images))
+    np.testing.assert_array_equal(actual, expected)
+
+
+@pytest.mark.parametrize("layer_class, kwargs", [
+    (Conv2D, {"filters": 2, "kernel_size": 3, "padding": "same"}),
+    (BatchNormalization, {"momentum": 0.9}),
+    (MaxPooling2D, {"pool_size": 2}),
+])
+def test_layer_contract_and_saving(layer_class, kwargs, tmp_path):
+    images = images_of((2, 6, 6, 3))
+    run_layer_test(layer_class, kwargs, images, expect_identity_at_inference=False)
+    inputs = keras.Input(images.shape[1:])
+    model = keras.Model(inputs, layer_class(**kwargs)(inputs))
+    restored = run_model_saving_test(model, images, tmp_path)
+    assert type(restored.layers[-1]) is layer_class
+
+
+def test_each_backend_takes_the_measured_path(monkeypatch):
+    taken = set()
+
+    def spy(name, function):
+        def wrapper(*args, **kwargs):
+            taken.add(name)
+            return function(*args, **kwargs)
+        monkeypatch.setattr(fast_paths, function.__name__, wrapper)
+
+    spy("conv", fast_paths.torch_conv2d)
+    spy("batch_norm", fast_paths.torch_batch_norm)
+    spy("max_pool", fast_paths.torch_max_pool)
+    spy("reshape", fast_paths.reshape_max_pool)
+    images = images_of((2, 8, 8, 3))
+    Conv2D(2, 3, padding="same")(images)
+    BatchNormalization()(images, training=True)
+    MaxPooling2D(2)(images)
+    paths = EXPECTED_PATHS[BACKEND]
+    expected = {path if path == "reshape" else layer
+                for layer, path in paths.items() if path != "keras"}
+    assert taken == expected
+
+
+def test_configure_xla_cpu_adds_the_flag_on_jax_only():
+    environ = {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
+    added = fast_paths.configure_xla_cpu(environ)
+    assert added == (BACKEND == "jax")
+    if added:
+        assert environ["XLA_FLAGS"] == (
+            "--xla_force_host_platform_device_count=4 " + fast_paths.XLA_CPU_FLAG
+        )
+    else:
+        assert environ == {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
+    assert fast_paths.configure_xla_cpu(environ) is False  # Only once.
+    users = {"XLA_FLAGS": "--xla_cpu_experimental_ynn_fusion_type=individual_dot"}
+    assert fast_paths.configure_xla_cpu(users) is False
+    assert users == {"XLA_FLAGS": "--xla_cpu_experimental_ynn_fusion_type=individual_dot"}
+
+    # And importing kgen.layers has set it in this process (on JAX only).
+    assert (fast_paths.XLA_CPU_FLAG in os.environ.get("XLA_FLAGS", "")) == (BACKEND == "jax")
