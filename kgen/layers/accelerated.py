@@ -34,29 +34,39 @@ class Conv2D(keras.layers.Conv2D):
 
 @keras.saving.register_keras_serializable(package="kgen")
 class BatchNormalization(keras.layers.BatchNormalization):
-    """`keras.layers.BatchNormalization`; PyTorch's fused kernel on the PyTorch backend."""
+    """`keras.layers.BatchNormalization`; PyTorch's fused kernel on PyTorch, and on
+    JAX the batch statistics over the batch flattened to `(-1, channels)`."""
 
     def call(self, inputs, training=None, mask=None):
         channels_last = self.axis in (-1, len(inputs.shape) - 1)
+        on_torch = fast_paths.on_torch(inputs)
         if (mask is not None or self.renorm or self.synchronized or not channels_last
-                or not fast_paths.on_torch(inputs)):
+                or not (on_torch or keras.backend.backend() == "jax")):
             return super().call(inputs, training=training, mask=mask)
         # As Keras: statistics in at least float32 (16-bit inputs would overflow).
         dtype = keras.backend.result_type(inputs.dtype, "float32")
         inputs = ops.cast(inputs, dtype)
         gamma = ops.cast(self.gamma, dtype) if self.scale else None
         beta = ops.cast(self.beta, dtype) if self.center else None
-        moving_mean = ops.cast(self.moving_mean, dtype)
-        moving_variance = ops.cast(self.moving_variance, dtype)
-        if training and self.trainable:
-            outputs, mean, variance = fast_paths.torch_batch_norm(inputs, gamma, beta, self.epsilon)
-            self.moving_mean.assign(moving_mean * self.momentum + mean * (1.0 - self.momentum))
-            self.moving_variance.assign(
-                moving_variance * self.momentum + variance * (1.0 - self.momentum)
+        mean = ops.cast(self.moving_mean, dtype)
+        variance = ops.cast(self.moving_variance, dtype)
+        if on_torch and training and self.trainable:
+            outputs, batch_mean, batch_variance = fast_paths.torch_batch_norm(
+                inputs, gamma, beta, self.epsilon
             )
+        elif on_torch:
+            outputs = fast_paths.torch_batch_norm(inputs, gamma, beta, self.epsilon, mean, variance)
         else:
-            outputs = fast_paths.torch_batch_norm(
-                inputs, gamma, beta, self.epsilon, moving_mean, moving_variance
+            if training and self.trainable:
+                batch_mean, batch_variance = fast_paths.channel_moments(inputs)
+            else:
+                batch_mean, batch_variance = mean, variance
+            outputs = ops.batch_normalization(inputs, batch_mean, batch_variance, axis=-1,
+                                              offset=beta, scale=gamma, epsilon=self.epsilon)
+        if training and self.trainable:
+            self.moving_mean.assign(mean * self.momentum + batch_mean * (1.0 - self.momentum))
+            self.moving_variance.assign(
+                variance * self.momentum + batch_variance * (1.0 - self.momentum)
             )
         return ops.cast(outputs, self.compute_dtype)
 

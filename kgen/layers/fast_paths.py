@@ -76,6 +76,17 @@ def reshape_max_pool(x, pool_size):
     return ops.max(x, axis=(2, 4))
 
 
+def channel_moments(x):
+    """Mean and biased variance over every axis but the last, as Keras' `moments`
+    on JAX computes them (the mean, then the mean squared deviation), but over
+    the batch flattened to `(-1, channels)`: XLA:CPU compiles these reductions
+    and their gradients faster than `jnp.var` over axes (0, 1, 2) of the 4D
+    batch (ResNet-9 width 16 train step: 640-660 -> 785 images/s)."""
+    x = ops.reshape(x, (-1, x.shape[-1]))
+    mean = ops.mean(x, axis=0)
+    return mean, ops.mean(ops.square(x - mean), axis=0)
+
+
 # --- PyTorch. Keras stores a channels-last batch as a contiguous NHWC tensor;
 # permute(0, 3, 1, 2) gives the NCHW view in PyTorch's channels_last memory
 # format, which its CPU kernels (oneDNN convolution, batch norm, max pool) take
