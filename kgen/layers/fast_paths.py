@@ -1,7 +1,8 @@
 """Backend-specific fast paths: the one module in kgen that calls torch directly.
 
 Keras' generic ops are correct on every backend, but for three layers of every
-kgen CNN they cost far more than they need to on the CPU (docs/performance.md,
+kgen CNN they cost far more than they need to on the CPU (measured on 2 cores;
+no GPU was available to measure there) (docs/performance.md,
 "Backend fast paths", has the profiles and the figures):
 
 - **PyTorch.** Keras' PyTorch backend transposes every channels-last activation
@@ -17,7 +18,8 @@ kgen CNN they cost far more than they need to on the CPU (docs/performance.md,
   max has the same forward and a cheap gradient. And its YNNPACK convolution
   fusions run the weight-gradient convolutions of small CNNs several times slower
   than its default (Eigen) convolutions: `configure_xla_cpu()` turns them off.
-  Together: 466 -> 720 images/s.
+  Together: 466-517 -> 697-823 images/s. Batch statistics on a 2D view of the
+  batch (`channel_moments`) add about 10%.
 - **TensorFlow** needs none: its oneDNN kernels are already the fastest here,
   and the reshape max pool was slower on it (1,147 vs 808 images/s).
 
