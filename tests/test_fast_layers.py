@@ -153,10 +153,10 @@ def test_max_pooling_trains_like_keras(case, size):
     assert_twins_match(MaxPooling2D(**kwargs), keras.layers.MaxPooling2D(**kwargs), images)
 
 
-def test_reshape_max_pool_splits_the_gradient_of_ties_only():
-    # Where the maximum is unique the reshape pool is Keras' max pool, on every
-    # backend; a window of ties returns the same value.
-    images = images_of((2, 6, 6, 3))
+def test_reshape_max_pool_forward_equals_keras_also_with_ties():
+    # The reshape pool is the JAX path, but it is plain keras.ops: check it on
+    # every backend, including an odd size and a window of tied maxima.
+    images = images_of((2, 7, 6, 3))
     images[0, 0:2, 0:2, 0] = 5.0
     actual = keras.ops.convert_to_numpy(fast_paths.reshape_max_pool(images, (2, 2)))
     expected = keras.ops.convert_to_numpy(keras.layers.MaxPooling2D(2)(images))
