@@ -50,20 +50,20 @@ class BatchNormalization(keras.layers.BatchNormalization):
         beta = ops.cast(self.beta, dtype) if self.center else None
         mean = ops.cast(self.moving_mean, dtype)
         variance = ops.cast(self.moving_variance, dtype)
-        if on_torch and training and self.trainable:
+        # As Keras: batch statistics (and a moving-average update) only when training.
+        use_batch_statistics = training and self.trainable
+        if on_torch and use_batch_statistics:
             outputs, batch_mean, batch_variance = fast_paths.torch_batch_norm(
                 inputs, gamma, beta, self.epsilon
             )
         elif on_torch:
             outputs = fast_paths.torch_batch_norm(inputs, gamma, beta, self.epsilon, mean, variance)
         else:
-            if training and self.trainable:
-                batch_mean, batch_variance = fast_paths.channel_moments(inputs)
-            else:
-                batch_mean, batch_variance = mean, variance
+            batch_mean, batch_variance = (fast_paths.channel_moments(inputs)
+                                          if use_batch_statistics else (mean, variance))
             outputs = ops.batch_normalization(inputs, batch_mean, batch_variance, axis=-1,
                                               offset=beta, scale=gamma, epsilon=self.epsilon)
-        if training and self.trainable:
+        if use_batch_statistics:
             self.moving_mean.assign(mean * self.momentum + batch_mean * (1.0 - self.momentum))
             self.moving_variance.assign(
                 variance * self.momentum + batch_variance * (1.0 - self.momentum)

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from kgen.validation import check_int, check_number, received
 
-# `kgen ladder --quick`: the ten-rung ladder in minutes on two CPU cores. Measured
-# by benchmarks/quick_ladder.py (docs/results.md) on a 2-core machine: TensorFlow
-# 3.0 min, JAX 4.3 min, PyTorch 2.8 min. What it shows: the baseline's train-val
+# `kgen ladder --quick`: the ten-rung ladder in a few minutes on two CPU cores
+# (benchmarks/quick_ladder.py measures each backend and writes the times to
+# docs/results.md, so they are kept in one place). What it shows: the baseline's train-val
 # gap and random erasing narrowing it; the dropout rungs (3 and up) stay at chance
 # this short (the report says so); their effect needs the full run (docs/datasets.md).
 QUICK = {
