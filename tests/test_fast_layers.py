@@ -21,7 +21,7 @@ BACKEND = keras.backend.backend()
 # (TensorFlow: none, Keras' own layers were the fastest there).
 EXPECTED_PATHS = {
     "tensorflow": set(),
-    "jax": {"channel_moments", "reshape_max_pool"},
+    "jax": {"jax_batch_norm", "reshape_max_pool"},
     "torch": {"torch_conv2d", "torch_batch_norm", "torch_max_pool"},
 }
 
@@ -179,7 +179,7 @@ def test_layer_contract_and_saving(layer_class, kwargs, tmp_path):
 
 def test_each_backend_takes_the_measured_path(monkeypatch):
     taken = set()
-    for name in ("torch_conv2d", "torch_batch_norm", "torch_max_pool", "channel_moments",
+    for name in ("torch_conv2d", "torch_batch_norm", "torch_max_pool", "jax_batch_norm",
                  "reshape_max_pool"):
         function = getattr(fast_paths, name)
 
@@ -211,3 +211,10 @@ def test_configure_xla_cpu_adds_the_flag_on_jax_only():
 
     # And importing kgen.layers has set it in this process (on JAX only).
     assert (fast_paths.XLA_CPU_FLAG in os.environ.get("XLA_FLAGS", "")) == (BACKEND == "jax")
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 7, 6), (64, 33, 3), (2, 4), (256, 2, 2, 200)])
+def test_channel_sum_equals_a_plain_sum(shape):
+    x = np.random.default_rng(0).normal(size=shape).astype("float32")
+    total = keras.ops.convert_to_numpy(fast_paths.channel_sum(keras.ops.convert_to_tensor(x)))
+    np.testing.assert_allclose(total, x.reshape(-1, shape[-1]).sum(axis=0), rtol=1e-5, atol=1e-4)

@@ -35,7 +35,7 @@ class Conv2D(keras.layers.Conv2D):
 @keras.saving.register_keras_serializable(package="kgen")
 class BatchNormalization(keras.layers.BatchNormalization):
     """`keras.layers.BatchNormalization`; PyTorch's fused kernel on PyTorch, and on
-    JAX the batch statistics over the batch flattened to `(-1, channels)`."""
+    JAX, when training, `fast_paths.jax_batch_norm` (faster channel sums)."""
 
     def call(self, inputs, training=None, mask=None):
         channels_last = self.axis in (-1, len(inputs.shape) - 1)
@@ -58,10 +58,12 @@ class BatchNormalization(keras.layers.BatchNormalization):
             )
         elif on_torch:
             outputs = fast_paths.torch_batch_norm(inputs, gamma, beta, self.epsilon, mean, variance)
+        elif use_batch_statistics:
+            outputs, batch_mean, batch_variance = fast_paths.jax_batch_norm(
+                inputs, gamma, beta, self.epsilon
+            )
         else:
-            batch_mean, batch_variance = (fast_paths.channel_moments(inputs)
-                                          if use_batch_statistics else (mean, variance))
-            outputs = ops.batch_normalization(inputs, batch_mean, batch_variance, axis=-1,
+            outputs = ops.batch_normalization(inputs, mean, variance, axis=-1,
                                               offset=beta, scale=gamma, epsilon=self.epsilon)
         if use_batch_statistics:
             self.moving_mean.assign(mean * self.momentum + batch_mean * (1.0 - self.momentum))
