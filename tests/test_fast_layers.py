@@ -21,7 +21,7 @@ BACKEND = keras.backend.backend()
 # (TensorFlow: none, Keras' own layers were the fastest there).
 EXPECTED_PATHS = {
     "tensorflow": set(),
-    "jax": {"jax_batch_norm", "reshape_max_pool"},
+    "jax": {"jax_batch_norm", "window_max_pool"},
     "torch": {"torch_conv2d", "torch_batch_norm", "torch_max_pool"},
 }
 
@@ -153,14 +153,25 @@ def test_max_pooling_trains_like_keras(case, size):
     assert_twins_match(MaxPooling2D(**kwargs), keras.layers.MaxPooling2D(**kwargs), images)
 
 
-def test_reshape_max_pool_forward_equals_keras_also_with_ties():
-    # The reshape pool is the JAX path, but it is plain keras.ops: check it on
-    # every backend, including an odd size and a window of tied maxima.
+@pytest.mark.skipif(BACKEND != "jax", reason="the window pool is the JAX path (jax.custom_vjp)")
+def test_window_max_pool_forward_equals_keras_and_splits_tied_gradients():
+    import jax
+
+    # An odd size (the last row is in no window) and a window of four tied maxima.
     images = images_of((2, 7, 6, 3))
     images[0, 0:2, 0:2, 0] = 5.0
-    actual = keras.ops.convert_to_numpy(fast_paths.reshape_max_pool(images, (2, 2)))
+    actual = keras.ops.convert_to_numpy(fast_paths.window_max_pool(images, (2, 2)))
     expected = keras.ops.convert_to_numpy(keras.layers.MaxPooling2D(2)(images))
     np.testing.assert_array_equal(actual, expected)
+
+    gradient = np.asarray(jax.grad(lambda x: fast_paths.window_max_pool(x, (2, 2)).sum())(images))
+    np.testing.assert_array_equal(gradient[0, 0:2, 0:2, 0], np.full((2, 2), 0.25))
+    assert np.all(gradient[:, 6] == 0)  # The uncovered row.
+    # Elsewhere (no ties) each window sends its gradient of 1 to its maximum.
+    windows = gradient[:, :6].reshape(2, 3, 2, 3, 2, 3).sum(axis=(2, 4))
+    np.testing.assert_array_equal(windows, np.ones((2, 3, 3, 3)))
+    is_max = images[:, :6] == np.repeat(np.repeat(expected, 2, axis=1), 2, axis=2)
+    assert np.all(gradient[:, :6][~is_max] == 0)
 
 
 @pytest.mark.parametrize("layer_class, kwargs", [
@@ -180,7 +191,7 @@ def test_layer_contract_and_saving(layer_class, kwargs, tmp_path):
 def test_each_backend_takes_the_measured_path(monkeypatch):
     taken = set()
     for name in ("torch_conv2d", "torch_batch_norm", "torch_max_pool", "jax_batch_norm",
-                 "reshape_max_pool"):
+                 "window_max_pool"):
         function = getattr(fast_paths, name)
 
         def spy(*args, _name=name, _function=function, **kwargs):

@@ -76,7 +76,7 @@ class BatchNormalization(keras.layers.BatchNormalization):
 @keras.saving.register_keras_serializable(package="kgen")
 class MaxPooling2D(keras.layers.MaxPooling2D):
     """`keras.layers.MaxPooling2D`; PyTorch's channels-last pool on PyTorch, and a
-    reshape and max on JAX for non-overlapping windows (see `fast_paths`)."""
+    max of strided slices on JAX for non-overlapping windows (see `fast_paths`)."""
 
     def call(self, inputs):
         if self.data_format != "channels_last" or self.padding != "valid":
@@ -84,5 +84,5 @@ class MaxPooling2D(keras.layers.MaxPooling2D):
         if fast_paths.on_torch(inputs):
             return fast_paths.torch_max_pool(inputs, self.pool_size, self.strides)
         if keras.backend.backend() == "jax" and tuple(self.strides) == tuple(self.pool_size):
-            return fast_paths.reshape_max_pool(inputs, self.pool_size)
+            return fast_paths.window_max_pool(inputs, self.pool_size)
         return super().call(inputs)

@@ -25,7 +25,7 @@ no GPU was available to measure there) (docs/performance.md,
   and the reshape max pool was slower on it (1,147 vs 808 images/s).
 
 Each function returns the layer's output exactly as Keras computes it (ties of
-the max pool aside, see `reshape_max_pool`); `tests/test_fast_layers.py` pins
+the max pool aside, see `window_max_pool`); `tests/test_fast_layers.py` pins
 every path against Keras' own layer on every backend.
 """
 
@@ -64,21 +64,59 @@ def on_torch(x):
     return keras.backend.backend() == "torch" and not x.is_meta
 
 
-def reshape_max_pool(x, pool_size):
-    """Non-overlapping channels-last max pool as a reshape and a max.
+def window_max_pool(x, pool_size):
+    """Non-overlapping channels-last max pool from strided slices, for JAX.
 
     Same forward as `MaxPooling2D(pool_size)` with `padding="valid"` (trailing
-    rows and columns that do not fill a window are dropped, as there). The
-    gradient differs only where a window holds tied maxima: reduce-window's
-    gradient goes to one of them, this one's is split among them. In a kgen CNN
-    ties are the zeros of a ReLU, whose gradient is zero either way.
+    rows and columns that do not fill a window are dropped, as there): the
+    elementwise maximum of the window's `pool_height * pool_width` strided
+    slices, which XLA:CPU fuses with the batch norm and ReLU before it. Its
+    gradient is written out too (autodiff would scatter into each slice): the
+    output gradient goes to the window's maxima, split evenly where several tie.
+    Keras' gives all of it to one of the tied; in a kgen CNN ties are the zeros
+    of a ReLU, whose gradient is zero either way.
     """
+    return _window_max_pool_with_gradient()(x, tuple(pool_size))
+
+
+def _window_slices(x, pool_size):
     pool_height, pool_width = pool_size
-    _, height, width, channels = x.shape
-    out_height, out_width = height // pool_height, width // pool_width
-    x = x[:, : out_height * pool_height, : out_width * pool_width, :]
-    x = ops.reshape(x, (-1, out_height, pool_height, out_width, pool_width, channels))
-    return ops.max(x, axis=(2, 4))
+    out_height, out_width = x.shape[1] // pool_height, x.shape[2] // pool_width
+    return [x[:, row: out_height * pool_height: pool_height, col: out_width * pool_width: pool_width]
+            for row in range(pool_height) for col in range(pool_width)]
+
+
+@functools.cache
+def _window_max_pool_with_gradient():
+    import jax
+
+    @functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
+    def max_pool(x, pool_size):
+        return functools.reduce(ops.maximum, _window_slices(x, pool_size))
+
+    def forward(x, pool_size):
+        outputs = max_pool(x, pool_size)
+        return outputs, (x, outputs)
+
+    def backward(pool_size, residuals, d_outputs):
+        x, outputs = residuals
+        pool_height, pool_width = pool_size
+        batch, out_height, out_width, channels = outputs.shape
+        ties = sum(ops.cast(ops.equal(window, outputs), outputs.dtype)
+                   for window in _window_slices(x, pool_size))
+        share = (d_outputs / ties)[:, :, None, :, None, :]
+        cropped = x[:, : out_height * pool_height, : out_width * pool_width]
+        windows = ops.reshape(cropped, (batch, out_height, pool_height, out_width, pool_width,
+                                        channels))
+        is_max = ops.equal(windows, outputs[:, :, None, :, None, :])
+        d_cropped = ops.reshape(ops.where(is_max, share, 0.0), cropped.shape)
+        # Rows and columns the windows did not cover get no gradient.
+        d_x = ops.pad(d_cropped, [(0, 0), (0, x.shape[1] - cropped.shape[1]),
+                                  (0, x.shape[2] - cropped.shape[2]), (0, 0)])
+        return (d_x,)
+
+    max_pool.defvjp(forward, backward)
+    return max_pool
 
 
 def channel_sum(x):
