@@ -1,4 +1,4 @@
-"""Backend-specific fast paths: the one module in kgen that calls torch directly.
+"""Backend-specific fast paths: the one place where kgen's layers call torch or jax directly.
 
 Keras' generic ops are correct on every backend, but for three layers of every
 kgen CNN they cost far more than they need to on the CPU (measured on 2 cores;
@@ -14,15 +14,16 @@ no GPU was available to measure there) (docs/performance.md,
   620-640 -> 1,180-1,260 images/s on 2 CPU cores.
 - **JAX on the CPU.** XLA:CPU lowers the gradient of `reduce_window` max (Keras'
   `MaxPooling2D`) into a reduce-window that carries four int32 index arrays per
-  element plus a scatter; a non-overlapping max pool written as a reshape and a
-  max has the same forward and a cheap gradient. And its YNNPACK convolution
-  fusions run the weight-gradient convolutions of small CNNs several times slower
-  than its default (Eigen) convolutions: `configure_xla_cpu()` turns them off.
-  Together: 466-517 -> 697-823 images/s. And XLA:CPU's channel sums (the
-  statistics of batch normalization and their gradients) are slow:
-  `jax_batch_norm` does them with `channel_sum`.
+  element plus a scatter; `window_max_pool` has the same forward and a cheap,
+  written-out gradient. Its YNNPACK convolution fusions run the weight-gradient
+  convolutions of small CNNs several times slower than its default (Eigen)
+  convolutions: `configure_xla_cpu()` turns them off. And it compiles channel
+  sums over a long axis (batch norm's statistics and their gradients) into
+  reduce-windows that cannot fuse their producer: `jax_batch_norm` does all
+  four with `channel_sum`. From 466-517 images/s with Keras' layers to 906-970
+  (the machine drifts by 10-20%; the A/B figures are in docs/performance.md).
 - **TensorFlow** needs none: its oneDNN kernels are already the fastest here,
-  and the reshape max pool was slower on it (1,147 vs 808 images/s).
+  and a reshape max pool was slower on it (1,147 vs 808 images/s).
 
 Each function returns the layer's output exactly as Keras computes it (ties of
 the max pool aside, see `window_max_pool`); `tests/test_fast_layers.py` pins
