@@ -174,8 +174,8 @@ def _jax_batch_norm_with_gradient():
         mean, variance, inverse_std = statistics(x, epsilon)
         scale = inverse_std * gamma
         outputs = x * scale + (beta - mean * scale)  # Keras' arithmetic.
-        # Keep x, not x_hat: the backward pass recomputes x_hat inside its
-        # fusions, which is faster than writing and reading it back.
+        # Keep x, not x_hat: recomputing x_hat inside the backward fusions
+        # measured a little faster (2 alternated pairs) than storing it.
         return (outputs, mean, variance), (x, mean, inverse_std, gamma)
 
     def backward(epsilon, residuals, cotangents):
