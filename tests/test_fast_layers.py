@@ -229,3 +229,39 @@ def test_channel_sum_equals_a_plain_sum(shape):
     x = np.random.default_rng(0).normal(size=shape).astype("float32")
     total = keras.ops.convert_to_numpy(fast_paths.channel_sum(keras.ops.convert_to_tensor(x)))
     np.testing.assert_allclose(total, x.reshape(-1, shape[-1]).sum(axis=0), rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.skipif(BACKEND != "jax", reason="jax_batch_norm is the JAX path (jax.custom_vjp)")
+@pytest.mark.parametrize("shape, affine", [((2, 5, 7, 3), True), ((3, 4), True),
+                                           ((2, 5, 7, 3), False)])
+def test_jax_batch_norm_gradient_equals_autodiff_of_the_plain_formula(shape, affine):
+    # The twin tests never send a gradient through the batch mean and variance
+    # (they only feed the moving averages); this loss uses all three outputs.
+    import jax
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=shape).astype("float32")
+    weights = [rng.normal(size=size).astype("float32") for size in (shape, shape[-1:], shape[-1:])]
+    gamma = 1.0 + rng.normal(size=shape[-1:]).astype("float32") if affine else None
+    beta = rng.normal(size=shape[-1:]).astype("float32") if affine else None
+    axes = tuple(range(len(shape) - 1))
+
+    def plain(x, gamma, beta):
+        mean, variance = jnp.mean(x, axes), jnp.var(x, axes)
+        outputs = (x - mean) * jax.lax.rsqrt(variance + 1e-3)
+        if gamma is not None:
+            outputs = outputs * gamma + beta
+        return outputs, mean, variance
+
+    def loss(function):
+        return lambda *args: sum(jnp.sum(w * o) for w, o in zip(weights, function(*args)))
+
+    def kgens(x, gamma, beta):
+        return fast_paths.jax_batch_norm(x, gamma, beta, 1e-3)
+
+    argnums = (0, 1, 2) if affine else (0,)
+    expected = jax.grad(loss(plain), argnums)(x, gamma, beta)
+    actual = jax.grad(loss(kgens), argnums)(x, gamma, beta)
+    for got, want in zip(actual, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

@@ -25,9 +25,11 @@ no GPU was available to measure there) (docs/performance.md,
 - **TensorFlow** needs none: its oneDNN kernels are already the fastest here,
   and a reshape max pool was slower on it (1,147 vs 808 images/s).
 
-Each function returns the layer's output exactly as Keras computes it (ties of
-the max pool aside, see `window_max_pool`); `tests/test_fast_layers.py` pins
-every path against Keras' own layer on every backend.
+Each function returns the layer's output as Keras computes it, up to the order
+of float sums (and the max pool's gradient at ties, see `window_max_pool`);
+`tests/test_fast_layers.py` pins every path against Keras' own layer on every
+backend. The JAX paths define their gradients with `jax.custom_vjp`, so they
+support reverse-mode autodiff (what training uses) but not `jax.jvp`.
 """
 
 import functools
@@ -77,6 +79,8 @@ def window_max_pool(x, pool_size):
     Keras' gives all of it to one of the tied; in a kgen CNN ties are the zeros
     of a ReLU, whose gradient is zero either way.
     """
+    if isinstance(pool_size, int):
+        pool_size = (pool_size, pool_size)
     return _window_max_pool_with_gradient()(x, tuple(pool_size))
 
 
