@@ -107,6 +107,8 @@ def _window_max_pool_with_gradient():
         x, outputs = residuals
         pool_height, pool_width = pool_size
         batch, out_height, out_width, channels = outputs.shape
+        # Ties counted on the slices (elementwise): a sum over the reshaped
+        # windows below would be the strided reduce this path avoids.
         ties = sum(ops.cast(ops.equal(window, outputs), outputs.dtype)
                    for window in _window_slices(x, pool_size))
         share = (d_outputs / ties)[:, :, None, :, None, :]
@@ -168,7 +170,7 @@ def _jax_batch_norm_with_gradient():
         rows = math.prod(x.shape[:-1])
         mean = channel_sum(x) / rows
         variance = channel_sum(ops.square(x - mean)) / rows
-        return mean, variance, jax.lax.rsqrt(variance + epsilon)
+        return mean, variance, ops.rsqrt(variance + epsilon)
 
     @functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
     def batch_norm(x, gamma, beta, epsilon):
