@@ -25,12 +25,20 @@ NAMES = ("adam", "adam_coupled_decay", "adamw", "sgd")
 
 @keras.saving.register_keras_serializable(package="kgen")
 class AdamCoupledDecay(keras.optimizers.Adam):
-    """Adam with PyTorch's coupled weight decay: `grad <- grad + decay * W` for every
-    trainable variable, before the moment estimates. Keras' own `weight_decay`
-    argument is decoupled (AdamW's), which is why this is separate."""
+    """PyTorch's `torch.optim.Adam`, weight decay included: `grad <- grad + decay * W`
+    for every trainable variable before the moment estimates.
 
-    def __init__(self, learning_rate=0.001, coupled_weight_decay=0.0, **kwargs):
-        super().__init__(learning_rate=learning_rate, **kwargs)
+    Keras' own `weight_decay` argument is decoupled (AdamW's), which is why this is
+    a class. Its step is also written out: Keras adds `epsilon` to `sqrt(v)` before
+    bias correction, PyTorch after it, and the two differ by `sqrt(1 - beta_2**t)`
+    (a factor of 30 on the first step), so the course's default `eps=1e-8` is
+    only PyTorch's when it is placed PyTorch's way.
+    """
+
+    def __init__(self, learning_rate=0.001, coupled_weight_decay=0.0, epsilon=1e-8, **kwargs):
+        if kwargs.get("amsgrad"):
+            raise ValueError("`adam_coupled_decay` has no amsgrad variant. Received: amsgrad=True")
+        super().__init__(learning_rate=learning_rate, epsilon=epsilon, **kwargs)
         self.coupled_weight_decay = check_number(
             "coupled_weight_decay", coupled_weight_decay, minimum=0.0
         )
@@ -44,6 +52,20 @@ class AdamCoupledDecay(keras.optimizers.Adam):
                 for grad, var in zip(grads, variables)
             ]
         return super().apply(grads, trainable_variables)
+
+    def update_step(self, gradient, variable, learning_rate):
+        dtype = variable.dtype
+        gradient = ops.cast(gradient, dtype)
+        step = ops.cast(self.iterations + 1, dtype)
+        first_correction = 1 - ops.power(ops.cast(self.beta_1, dtype), step)
+        second_correction = 1 - ops.power(ops.cast(self.beta_2, dtype), step)
+        m = self._momentums[self._get_variable_index(variable)]
+        v = self._velocities[self._get_variable_index(variable)]
+        self.assign_add(m, (gradient - m) * (1 - self.beta_1))
+        self.assign_add(v, (ops.square(gradient) - v) * (1 - self.beta_2))
+        denominator = ops.sqrt(v) / ops.sqrt(second_correction) + self.epsilon
+        step_size = ops.cast(learning_rate, dtype) / first_correction
+        self.assign_sub(variable, step_size * m / denominator)
 
     def get_config(self):
         return {**super().get_config(), "coupled_weight_decay": self.coupled_weight_decay}

@@ -1,11 +1,12 @@
 """
-Title: Ladder rung 4: L2 weight penalty
+Title: Ladder rung 4: L2 weight decay
 Author: kgen developers
-Description: The `ladder-4` preset (the previous rung plus L2 weight penalty), trained from scratch.
+Description: The `ladder-4` preset (the previous rung plus L2 weight decay), trained from scratch.
 
-An L2 kernel regularizer of 5e-4 on every convolution and dense kernel adds
-5e-4 * ||W||^2 to the loss, so each step also pulls the weights towards zero
-(`ModelConfig.l2`). See docs/tricks/l2.md for L2 vs coupled vs decoupled
+The course's optimizer, `torch.optim.Adam(lr=1e-3, weight_decay=5e-4)`: each step
+adds 5e-4 * W to the gradient of every parameter before Adam's moments, pulling
+the weights towards zero (`TrainConfig(optimizer="adam_coupled_decay",
+weight_decay=5e-4)`). See docs/tricks/l2.md for L2 vs coupled vs decoupled
 weight decay.
 
 What the course measured: no separate figure for this rung.
