@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import kgen.data
-from kgen.data.splits import stratified_split
+from kgen.data.splits import stratified_split, stratified_subset
 from kgen.data.statistics import exact_channel_statistics
 
 
@@ -125,6 +125,20 @@ def test_stratified_split_rounds_per_class_and_keeps_order():
     assert np.bincount(labels[carved], minlength=3).tolist() == [2, 1, 0]
     assert np.all(np.diff(keep) > 0) and np.all(np.diff(carved) > 0)
     assert sorted(np.concatenate([keep, carved]).tolist()) == list(range(16))
+
+
+def test_stratified_subset_keeps_every_class_in_proportion():
+    # Labels in class order, as a folder lists them: a prefix would be one class.
+    labels = np.repeat(np.arange(10), [30] * 9 + [60])
+    keep = stratified_subset(labels, 44, seed=0)
+    assert len(keep) == 44 and len(np.unique(keep)) == 44 and np.all(np.diff(keep) > 0)
+    counts = np.bincount(labels[keep], minlength=10)
+    assert counts.tolist() == [4] * 9 + [8]
+    np.testing.assert_array_equal(keep, stratified_subset(labels, 44, seed=0))
+    assert not np.array_equal(keep, stratified_subset(labels, 44, seed=1))
+    # Within a class the choice is random, not the class's first images.
+    assert not np.array_equal(keep[:4], np.arange(4))
+    np.testing.assert_array_equal(stratified_subset(labels, 10_000, seed=0), np.arange(330))
 
 
 def test_dataset_summary_names_the_sizes(synthetic):

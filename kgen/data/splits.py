@@ -31,3 +31,26 @@ def take_rows(array, indices):
     walks it element by element and is about 20x slower on 50,000 images.
     """
     return np.take(array, indices, axis=0)
+
+
+def stratified_subset(labels, count, seed):
+    """Sorted indices of `count` images drawn without replacement, seeded, with
+    every class kept in its proportion (largest remainders get the spare images).
+
+    A subset is never a prefix: image folders and many archives list their files
+    class by class, so the first N images can all be airplanes. `count` at or
+    above the number of images keeps them all.
+    """
+    labels = np.asarray(labels).reshape(-1)
+    if count >= len(labels):
+        return np.arange(len(labels))
+    classes, class_counts = np.unique(labels, return_counts=True)
+    shares = class_counts * count / len(labels)
+    taken = np.floor(shares).astype(np.int64)
+    spare = count - taken.sum()
+    # Ties in the remainder go to the lower class index, so the result is deterministic.
+    taken[np.argsort(-(shares - taken), kind="stable")[:spare]] += 1
+    rng = np.random.default_rng(seed)
+    chosen = [rng.permutation(np.flatnonzero(labels == label))[:number]
+              for label, number in zip(classes, taken)]
+    return np.sort(np.concatenate(chosen)).astype(np.int64)

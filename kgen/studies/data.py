@@ -5,24 +5,35 @@ import dataclasses
 import math
 
 import kgen.data
+from kgen.data.splits import stratified_subset, take_rows
 from kgen.validation import check_int, received
+
+# Subsets are a property of the data, not of a run: every run of a study sees the same
+# images whatever its seed (as with the validation split).
+SUBSET_SEED = 0
 
 
 def load_limited(name="synthetic", limit=None, eval_limit=None, train_size=None,
-                 validation_split=0.1, data_dir=None):
-    """Loads dataset `name`, keeping the first `limit` training images and the
-    first `eval_limit` validation and test images (None: all).
+                 validation_split=0.1, data_dir=None, image_size=None, data_seed=None):
+    """Loads dataset `name`, keeping `limit` training images and `eval_limit`
+    validation and test images each (None: all; a limit above what the split
+    holds keeps it whole).
 
-    The validation split is chosen with seed 0, so every run of a study sees
-    the same split and seeds vary the training only. For the synthetic dataset
-    only the images needed are generated (`train_size`, and `test_size` from
-    `eval_limit`). With `limit`, `mean` and `std` are those of the kept images.
+    Each kept subset is seeded and stratified (`kgen.data.splits.stratified_subset`):
+    class proportions survive, and a folder listed class by class does not
+    become a one-class subset. The validation split and the subsets are chosen
+    with seed 0, so every run of a study sees the same images and seeds vary
+    the training only. For the synthetic dataset only the images needed are
+    generated (`train_size`, and `test_size` from `eval_limit`). With `limit`,
+    `mean` and `std` are those of the kept images. `image_size` resizes a
+    `folder:` dataset (`kgen.data.load_folder`); `data_seed` picks a draw of the
+    synthetic dataset.
     """
     for option, value in (("limit", limit), ("eval_limit", eval_limit),
                           ("train_size", train_size)):
         if value is not None:
             check_int(option, value, minimum=1)
-    options = {}
+    options = {} if image_size is None else {"image_size": image_size}
     if name == "synthetic":
         if limit is not None:
             needed = math.ceil(limit / (1.0 - validation_split)) + 10
@@ -31,6 +42,8 @@ def load_limited(name="synthetic", limit=None, eval_limit=None, train_size=None,
             options["train_size"] = train_size
         if eval_limit is not None:
             options["test_size"] = eval_limit
+        if data_seed is not None:
+            options["data_seed"] = data_seed
     elif train_size is not None:
         raise ValueError("`train_size` only applies to the synthetic dataset; use `limit` "
                          f"for others. {received('dataset', name)}")
@@ -38,10 +51,13 @@ def load_limited(name="synthetic", limit=None, eval_limit=None, train_size=None,
                           **options)
     changes = {}
     if limit is not None and limit < len(data.x_train):
-        x_train, y_train = data.x_train[:limit], data.y_train[:limit]
+        keep = stratified_subset(data.y_train, limit, SUBSET_SEED)
+        x_train, y_train = take_rows(data.x_train, keep), data.y_train[keep]
         mean, std = kgen.data.channel_statistics(x_train)
         changes.update(x_train=x_train, y_train=y_train, mean=mean, std=std)
     if eval_limit is not None:
-        changes.update(x_val=data.x_val[:eval_limit], y_val=data.y_val[:eval_limit],
-                       x_test=data.x_test[:eval_limit], y_test=data.y_test[:eval_limit])
+        for split in ("val", "test"):
+            images, labels = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
+            keep = stratified_subset(labels, eval_limit, SUBSET_SEED)
+            changes.update({f"x_{split}": take_rows(images, keep), f"y_{split}": labels[keep]})
     return dataclasses.replace(data, **changes) if changes else data

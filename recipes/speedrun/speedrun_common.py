@@ -9,10 +9,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import keras
-import numpy as np
 
 import kgen.data
 from kgen import precision, training
+from kgen.data.splits import stratified_subset
 from kgen.models import TrainConfig, build_cnn
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -24,10 +24,10 @@ HELD_OUT = 5_000  # images of the 50,000 kept out of training and scored at the 
 def load_data(path=None, tiny=False, limit=None):
     """CIFAR-10 from `path` (default: the shared folder) split 45,000 / 5,000,
     stratified; or, with `tiny` or when the folder is absent, a small synthetic set.
-    `limit` keeps a random subset of that many training images (for timing runs)."""
+    `limit` keeps a seeded, stratified subset of that many training images (for timing runs)."""
     data = _load(path, tiny)
     if limit and limit < len(data.x_train):
-        keep = np.sort(np.random.default_rng(0).permutation(len(data.x_train))[:limit])
+        keep = stratified_subset(data.y_train, limit, seed=0)
         data = replace(data, x_train=data.x_train[keep], y_train=data.y_train[keep])
     return data
 
