@@ -14,7 +14,7 @@ STUDY_RECIPES = sorted((RECIPES / "studies").glob("*.py"))
 # --limit 256: the presets train with batch 256, and a batch larger than the data is an error.
 TINY = ["--epochs", "1", "--limit", "256", "--width-scale", "0.125"]
 # The built-in studies run in full in test_cli.py; here two variants each.
-STUDY_VARIANTS = {"normalization": "none,weight", "overfitting": "flatten-dense,dropconnect",
+STUDY_VARIANTS = {"normalization": "none,weight", "overfitting": "base,dropconnect",
                   "training": "sigmoid,scale-symmetric"}
 
 

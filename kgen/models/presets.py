@@ -103,8 +103,11 @@ derive("ladder-2", "ladder-3", "+ Dropout after each stage and before the classi
            "head_dropout": 0.5,
        },
        course_val_accuracy=0.866)
-derive("ladder-3", "ladder-4", "+ L2 kernel regularizer 5e-4 on every conv and dense kernel",
-       model={"l2": 5e-4})
+# The course's code is `torch.optim.Adam(lr=1e-3, weight_decay=5e-4)`: 5e-4 * W added to
+# the gradient of every parameter before Adam's moments. `adam_coupled_decay` is exactly
+# that; Keras' `L2(5e-4)` would add twice as much, and to kernels only.
+derive("ladder-3", "ladder-4", "+ L2 weight decay 5e-4 (the course's Adam(weight_decay=5e-4))",
+       train={"optimizer": "adam_coupled_decay", "weight_decay": 5e-4})
 derive("ladder-4", "ladder-5", "+ pad-2 random crop + horizontal flip",
        augmentation={"pad_crop": 2, "flip": "random"},
        course_val_accuracy=0.906, course_train_accuracy=0.92)
@@ -135,6 +138,21 @@ register(Preset(
         head_units=(),
     ),
     train=TrainConfig(optimizer="adam", learning_rate=1e-3, batch_size=256, epochs=30),
+))
+
+# The overfitting study's network (the HUST course slides): one 3x3 conv per stage,
+# flatten, one dense layer; Keras' default Glorot init, as in the slides' Keras code.
+register(Preset(
+    name="hust-cnn",
+    summary="Conv16-Conv32-Conv64 (3x3, ReLU, MaxPool each), flatten, dense 128 "
+            "(the overfitting study's model)",
+    model=ModelConfig(
+        stages=(Stage(16, convs=1), Stage(32, convs=1), Stage(64, convs=1)),
+        head="flatten",
+        head_units=(128,),
+        initializer="glorot_uniform",
+    ),
+    train=TrainConfig(optimizer="adam", learning_rate=1e-3, batch_size=32, epochs=30),
 ))
 
 register(Preset(

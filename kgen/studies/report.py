@@ -21,9 +21,11 @@ from kgen.studies.spec import study_from_dict
 from kgen.studies.stats import TEST_DESCRIPTION, mean_std, welch_t_test
 
 RUN_COLUMNS = ("variant", "seed", "status", "train_accuracy", "val_accuracy", "test_accuracy",
-               "gap", "best_val_accuracy", "best_epoch", "epochs_completed", "epochs_planned",
-               "resumed_from_epoch", "train_seconds", "wall_seconds", "backend")
-METRICS = ("train_accuracy", "val_accuracy", "test_accuracy", "gap")
+               "gap", "best_val_accuracy", "best_val_loss", "test_loss", "best_epoch",
+               "epochs_completed", "epochs_planned", "resumed_from_epoch", "train_seconds",
+               "wall_seconds", "backend")
+METRICS = ("train_accuracy", "val_accuracy", "test_accuracy", "gap", "best_val_accuracy",
+           "best_val_loss", "test_loss")
 LEARNING_CURVES = "learning_curves.png"
 ACCURACY_GAP = "accuracy_gap.png"
 
@@ -72,8 +74,11 @@ def summarize(study, runs):
             "diverged": sum(r["status"] == "diverged" for r in results),
             "course": variant.course if variant.course is not None
             else (results[0].get("course") if results else None),
+            "course_train": results[0].get("course_train") if results else None,
         }
         summary["chance_ceiling"] = _chance_ceiling(runs.get(variant.name, []))
+        summary["test_size"] = next((run["dataset"].get("test") for run in runs.get(variant.name, [])
+                                     if run["dataset"].get("test")), None)
         for metric in METRICS:
             values = [r[metric] for r in completed if _finite(r.get(metric))]
             mean, std = mean_std(values)
@@ -140,7 +145,7 @@ def markdown(manifest, study, summaries, run_rows):
         f"width scale {settings.get('width_scale')}, batch size "
         f"{settings.get('batch_size') or 'each preset'}"
         + (f", synthetic train size {settings['train_size']}" if settings.get("train_size") else "")
-        + (f", first {settings['limit']} training images" if settings.get("limit") else "")
+        + (f", {settings['limit']} training images (a stratified subset)" if settings.get("limit") else "")
         + ".",
         f"Backend {', '.join(backends) or 'n/a'}; "
         + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
@@ -170,6 +175,8 @@ def markdown(manifest, study, summaries, run_rows):
             f"| {change} | {s['reference'] or ''} | {p} | {course} |"
         )
     missing = [s["variant"] for s in summaries if not s["runs"]]
+    test_sizes = sorted({s["test_size"] for s in summaries if s.get("test_size")})
+    lines += _course_columns(summaries)
     lines += [
         "",
         "- Accuracies in percent: mean ± sample standard deviation over the completed seeds "
@@ -183,6 +190,14 @@ def markdown(manifest, study, summaries, run_rows):
         f"- Course: {study.course_note or 'the course figure'}. The course trained at full "
         "width for many more epochs, so compare directions of change, not levels.",
     ]
+    if test_sizes:
+        lines.append(
+            f"- Noise of one test accuracy p on n = {', '.join(map(str, test_sizes))} test "
+            "images: binomial standard error sqrt(p (1 - p) / n), "
+            + ", ".join(f"±{100 * math.sqrt(p * (1 - p) / test_sizes[0]):.1f} pp at "
+                        f"{round(100 * p)}%" for p in (0.5, 0.8, 0.95))
+            + (f" (n = {test_sizes[0]})" if len(test_sizes) > 1 else "")
+            + "; the difference of two variants' accuracies has about 1.4 times that.")
     if missing:
         lines.append(f"- Not run yet: {', '.join(missing)}.")
     at_chance = [s["variant"] for s in summaries if _at_chance(s)]
@@ -202,6 +217,30 @@ def markdown(manifest, study, summaries, run_rows):
               "`runs/VARIANT/seed-N/` (config.json, history.csv, result.json). Rebuild with "
               "`kgen report DIR`.", ""]
     return "\n".join(lines)
+
+
+def _course_columns(summaries):
+    """The course's own table layout (the HUST slides): best validation loss and
+    accuracy over the epochs, test loss and accuracy of the final weights, and
+    the measured train accuracy beside the course's where it gives one."""
+    lines = [
+        "", "The course's columns:", "",
+        "| # | Variant | Best val loss | Best val acc % | Test loss | Test acc % "
+        "| Train acc % | Course train % | Course % |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in summaries:
+        if not s["runs"]:
+            continue
+        course_train = "" if s["course_train"] is None else f"{s['course_train']:.1f}"
+        course = "" if s["course"] is None else f"{s['course']:.1f}"
+        lines.append(
+            f"| {s['index']} | {s['variant']} | {_mean_std(s['best_val_loss'], percent=False)} "
+            f"| {_mean_std(s['best_val_accuracy'])} | {_mean_std(s['test_loss'], percent=False)} "
+            f"| {_mean_std(s['test_accuracy'])} | {_mean_std(s['train_accuracy'])} "
+            f"| {course_train} | {course} |"
+        )
+    return lines
 
 
 def plot_learning_curves(path, study, runs):
@@ -333,12 +372,14 @@ def _at_chance(summary):
             and _finite(val) and train < ceiling and val < ceiling)
 
 
-def _mean_std(stat):
+def _mean_std(stat, percent=True):
+    """`mean ± std` of a summary statistic: accuracies in percent to 0.1, losses to 0.001."""
     if stat["mean"] is None:
         return "n/a"
+    scale, digits = (100, 1) if percent else (1, 3)
     if stat["std"] is None:
-        return f"{100 * stat['mean']:.1f}"
-    return f"{100 * stat['mean']:.1f} ± {100 * stat['std']:.1f}"
+        return f"{scale * stat['mean']:.{digits}f}"
+    return f"{scale * stat['mean']:.{digits}f} ± {scale * stat['std']:.{digits}f}"
 
 
 def _scaled(value):

@@ -38,7 +38,7 @@ from kgen.studies.files import (
     write_csv,
     write_json,
 )
-from kgen.studies.spec import SCALINGS, course_figure, resolve_variant
+from kgen.studies.spec import SCALINGS, course_figure, course_train_figure, resolve_variant
 
 HISTORY_COLUMNS = ("epoch", "accuracy", "loss", "val_accuracy", "val_loss", "learning_rate",
                    "seconds")
@@ -54,6 +54,7 @@ class PlannedVariant:
     model: object
     train: object
     course: float | None
+    course_train: float | None
 
     def config(self, settings, data, seed):
         """Everything that defines one run, as JSON-ready data (config.json)."""
@@ -101,7 +102,8 @@ def plan(study, settings):
                 f"(--batch-size) or raise the limit (--limit). "
                 f"Received: batch_size={train.batch_size}"
             )
-        planned.append(PlannedVariant(variant, preset, model, train, course_figure(variant, preset)))
+        planned.append(PlannedVariant(variant, preset, model, train, course_figure(variant, preset),
+                                      course_train_figure(variant, preset)))
     return planned
 
 
@@ -130,7 +132,8 @@ def load_dataset(settings):
     """The study's dataset (`kgen.studies.data.load_dataset` with its settings)."""
     data = load_limited(settings.dataset, limit=settings.limit, eval_limit=settings.eval_limit,
                         train_size=settings.train_size,
-                        validation_split=settings.validation_split, data_dir=settings.data_dir)
+                        validation_split=settings.validation_split, data_dir=settings.data_dir,
+                        image_size=settings.image_size, data_seed=settings.data_seed)
     pause_if_requested("loading-data")
     return data
 
@@ -212,10 +215,13 @@ def run_one(planned_variant, settings, data, seed, directory, log=print):
 
     rows = journal.rows
     diverged = any(not _finite(row.get("loss")) for row in rows)
-    test_accuracy = None
+    test_scores = {}
     if not diverged:
-        test_accuracy = kgen.training.evaluate(model, data.x_test, data.y_test)
-    result = make_result(planned_variant, settings, seed, rows, diverged, test_accuracy,
+        # The compiled loss, as for val_loss (label smoothing and L2 penalties included).
+        test_scores = model.evaluate(data.x_test, data.y_test, verbose=0, return_dict=True,
+                                     batch_size=kgen.training.EVAL_BATCH_SIZE)
+    result = make_result(planned_variant, settings, seed, rows, diverged,
+                         test_scores.get("accuracy"), test_scores.get("loss"),
                          restored_epoch, time.perf_counter() - started)
     write_json(result_path, result)
     shutil.rmtree(backup_dir, ignore_errors=True)
@@ -226,11 +232,11 @@ def run_one(planned_variant, settings, data, seed, directory, log=print):
             f"as diverged (a learning rate too high?)")
     else:
         log(f"  completed: train {_percent(result['train_accuracy'])}, "
-            f"val {_percent(result['val_accuracy'])}, test {_percent(test_accuracy)}")
+            f"val {_percent(result['val_accuracy'])}, test {_percent(result['test_accuracy'])}")
     return result
 
 
-def make_result(planned_variant, settings, seed, rows, diverged, test_accuracy,
+def make_result(planned_variant, settings, seed, rows, diverged, test_accuracy, test_loss,
                 restored_epoch, wall_seconds):
     train = planned_variant.train
     final = rows[-1] if rows else {}
@@ -239,6 +245,7 @@ def make_result(planned_variant, settings, seed, rows, diverged, test_accuracy,
     if any(_finite(v) for v in val_values):
         best_index = max((i for i, v in enumerate(val_values) if _finite(v)),
                          key=lambda i: val_values[i])
+    val_losses = [row.get("val_loss") for row in rows if _finite(row.get("val_loss"))]
     stopped_early = len(rows) < train.epochs and not diverged
     # EarlyStopping restores the best weights, so the model's accuracies are
     # those of its best epoch; otherwise those of the last one.
@@ -258,11 +265,13 @@ def make_result(planned_variant, settings, seed, rows, diverged, test_accuracy,
         "train_accuracy": train_accuracy,
         "val_accuracy": val_accuracy,
         "test_accuracy": test_accuracy,
+        "test_loss": test_loss,
         "gap": gap,
         "weights_epoch": reported.get("epoch"),
         "final": {k: final.get(k) for k in ("accuracy", "val_accuracy", "loss", "val_loss")},
         "best_val_accuracy": val_values[best_index] if best_index is not None else None,
         "best_epoch": rows[best_index]["epoch"] if best_index is not None else None,
+        "best_val_loss": min(val_losses) if val_losses else None,
         "epochs_planned": train.epochs,
         "epochs_completed": len(rows),
         "stopped_early": stopped_early,
@@ -274,6 +283,7 @@ def make_result(planned_variant, settings, seed, rows, diverged, test_accuracy,
         "versions": versions(backend),
         "dataset": settings.dataset,
         "course": planned_variant.course,
+        "course_train": planned_variant.course_train,
         "git_commit": git_commit(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

@@ -214,6 +214,15 @@ def course_figure(variant, preset):
     return None
 
 
+def course_train_figure(variant, preset):
+    """The course's train accuracy in percent, where it gives one: the preset's,
+    when the variant trains the preset unchanged (the ladder's rungs 5-9)."""
+    unchanged = not variant.model and not variant.train and variant.scaling == "standardize"
+    if unchanged and preset.course_train_accuracy is not None:
+        return round(100 * preset.course_train_accuracy, 2)
+    return None
+
+
 def _variant_from_dict(data, where):
     if not isinstance(data, dict):
         raise ValueError(f"{where}: a variant must be a table/object. Received: variant={data!r}")
