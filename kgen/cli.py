@@ -13,6 +13,7 @@ first and the training modules are imported after it.
 """
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -20,6 +21,7 @@ import sys
 from pathlib import Path
 
 import kgen
+from kgen.studies.settings import QUICK
 from kgen.validation import check_choice, received
 
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -156,11 +158,11 @@ def _add_run_options(parser, default_out):
                             "(default: synthetic)")
     group.add_argument("--epochs", type=_positive_int,
                        help="epochs per run (default: each preset's own, e.g. 50 on the "
-                            "ladder; 6 with --quick)")
+                            f"ladder; {QUICK['epochs']} with --quick)")
     group.add_argument("--seeds", type=_positive_int,
                        help="runs per variant, with seeds 0..N-1; the report gives mean ± std "
                             "and tests changes against the seed-to-seed noise "
-                            "(default: 3; 1 with --quick)")
+                            f"(default: 3; {QUICK['seeds']} with --quick)")
     group.add_argument("--only", metavar="LIST",
                        help="run only these variants: indices and ranges like 0-3,5, or "
                             "variant names, comma-separated (default: all)")
@@ -168,9 +170,9 @@ def _add_run_options(parser, default_out):
                        help=f"output folder; run the same command again to resume an "
                             f"interrupted study (default: {default_out})")
     group.add_argument("--quick", action="store_true",
-                       help="few-minute settings for a CPU: small synthetic train set, "
-                            "quarter width, 6 epochs, batch 32, one seed (printed at start; "
-                            "any explicit option wins)")
+                       help="minutes-long settings for a CPU: "
+                            + ", ".join(f"{k}={v}" for k, v in QUICK.items())
+                            + " (printed at start; any explicit option wins)")
     group.add_argument("--tensorboard", action="store_true",
                        help="also write TensorBoard logs to each run's tensorboard/ folder "
                             "(needs the tensorflow and tensorboard packages)")
@@ -179,19 +181,29 @@ def _add_run_options(parser, default_out):
                             "runs whose configuration differs are started afresh")
     group.add_argument("--width-scale", type=_positive_float,
                        help="multiply every variant's width_multiplier by this "
-                            "(default: 1; 0.25 with --quick)")
+                            f"(default: 1; {QUICK['width_scale']} with --quick)")
     group.add_argument("--batch-size", type=_positive_int,
                        help="batch size for every variant (default: each preset's own; "
-                            "32 with --quick)")
+                            f"{QUICK['batch_size']} with --quick)")
     group.add_argument("--train-size", type=_positive_int,
                        help="images the synthetic dataset generates for train+validation "
-                            "(default: 10000; 2000 with --quick)")
+                            f"(default: 10000; {QUICK['train_size']} with --quick)")
+    group.add_argument("--data-seed", type=_non_negative_int, metavar="N",
+                       help="which draw of the synthetic dataset: another seed gives "
+                            "other images in every split (default: 0)")
     group.add_argument("--limit", type=_positive_int, metavar="N",
-                       help="train on the first N training images only (default: all)")
+                       help="train on N training images only: a seeded subset with every "
+                            "class in its proportion (default: all)")
+    group.add_argument("--validation-split", type=_fraction, metavar="F",
+                       help="fraction of each class of the train split held out for "
+                            f"validation (default: 0.1; {QUICK['validation_split']} with --quick)")
+    group.add_argument("--image-size", type=_positive_int, metavar="N",
+                       help="resize a folder: dataset's images to N x N pixels "
+                            "(default: their own size when they all agree)")
     group.add_argument("--data-dir", metavar="DIR",
                        help="where dataset archives are looked for (default: $KGEN_DATA, "
                             "else ~/.keras/datasets)")
-    # For tests: evaluate on the first N validation and test images only.
+    # For tests: evaluate on N validation and test images only (stratified subsets).
     group.add_argument("--eval-limit", type=_positive_int, help=argparse.SUPPRESS)
 
 
@@ -205,6 +217,16 @@ def _positive_int(text):
     return value
 
 
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0. Received: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0. Received: {text!r}")
+    return value
+
+
 def _positive_float(text):
     try:
         value = float(text)
@@ -212,6 +234,16 @@ def _positive_float(text):
         raise argparse.ArgumentTypeError(f"must be a number > 0. Received: {text!r}") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a number > 0. Received: {text!r}")
+    return value
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1). Received: {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1). Received: {text!r}")
     return value
 
 
@@ -406,6 +438,9 @@ def _settings(args):
         "train_size": args.train_size,
         "limit": args.limit,
         "eval_limit": args.eval_limit,
+        "validation_split": args.validation_split,
+        "image_size": args.image_size,
+        "data_seed": args.data_seed,
         "data_dir": args.data_dir,
         "tensorboard": args.tensorboard,
     }
@@ -475,15 +510,16 @@ def _select_backend(backend):
 
 
 def _print_table(report_path):
-    """The report's table (its lines that start with `|`) and its warning that
-    some variants never left chance, which changes how the table reads."""
+    """The report's first table (its first run of lines that start with `|`) and
+    its warning that some variants never left chance, which changes how the
+    table reads."""
     try:
         lines = Path(report_path).read_text(encoding="utf-8").splitlines()
     except OSError:
         return
-    for line in lines:
-        if line.startswith("|"):
-            print(line)
+    table = itertools.dropwhile(lambda line: not line.startswith("|"), lines)
+    for line in itertools.takewhile(lambda line: line.startswith("|"), table):
+        print(line)
     for line in lines:
         if line.startswith("- Still at chance:"):
             print()

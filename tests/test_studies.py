@@ -6,8 +6,10 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import kgen.data
 import kgen.studies
 from kgen.studies import layout, stats
 from kgen.studies.files import (
@@ -448,3 +450,30 @@ def test_run_study_checks_its_folder_and_batch_sizes_before_writing(tmp_path, mo
     finally:
         folder.chmod(0o755)
     assert sorted(os.listdir(tmp_path)) == ["read-only"] and not os.listdir(folder)
+
+
+def test_limits_take_stratified_subsets_of_a_class_ordered_folder(tmp_path):
+    # Files are listed class by class; `--limit` and `eval_limit` must not keep
+    # only the first classes (issue: --limit 1800 trained on airplanes only).
+    from tests.data_helpers import write_image_folder
+
+    names = ("a", "b", "c", "d")
+    write_image_folder(tmp_path / "pictures", 20, size=8, class_names=names)
+    data = kgen.studies.load_limited(f"folder:{tmp_path / 'pictures'}", limit=12, eval_limit=4,
+                                     validation_split=0.25)
+    assert np.bincount(data.y_train, minlength=4).tolist() == [3, 3, 3, 3]
+    assert np.bincount(data.y_val, minlength=4).tolist() == [1, 1, 1, 1]
+    assert np.bincount(data.y_test, minlength=4).tolist() == [1, 1, 1, 1]
+    mean, _ = kgen.data.channel_statistics(data.x_train)
+    np.testing.assert_allclose(data.mean, mean)
+
+
+def test_data_seed_draws_another_synthetic_dataset():
+    first = kgen.studies.load_limited("synthetic", train_size=40, eval_limit=20)
+    again = kgen.studies.load_limited("synthetic", train_size=40, eval_limit=20, data_seed=0)
+    other = kgen.studies.load_limited("synthetic", train_size=40, eval_limit=20, data_seed=1)
+    np.testing.assert_array_equal(first.x_test, again.x_test)
+    for split in ("x_train", "x_val", "x_test"):
+        assert not np.array_equal(getattr(first, split), getattr(other, split))
+    with pytest.raises(ValueError, match="data_seed.*dataset='cifar10'"):
+        kgen.studies.Settings(dataset="cifar10", data_seed=1)
