@@ -7,15 +7,20 @@ Usage, from the repository root:
 
 Each backend runs in its own process, one after the other, exactly as a user
 types it (`kgen ladder --quick --backend B --out OUT/B`), with the environment
-untouched. Wall time, CPU time (the child's user + sys) and the load average
-before and after are measured here; every other number on the page is read
-from the files the ladder wrote (`result.json`, `history.csv`, `report.md`), so
-no figure is typed by hand. `--only-doc` rewrites the page from an existing
-`--out` folder (with the timings saved there by the earlier run).
+untouched. First, `kgen bench --backends torch` measures the plain-PyTorch
+reference's images/s, the machine's speed of the hour (these machines vary by
+2x from day to day), so the times can be compared with other days. Wall time,
+CPU time (the child's user + sys) and the load average before and after are
+measured here; every other number on the page is read from the files the
+ladder wrote (`result.json`, `history.csv`, `report.md`, `results.json`),
+including the check of the ladder's five criteria (issue 16), so no figure is
+typed by hand. `--only-doc` rewrites the page from an existing `--out` folder
+(with the timings saved there by the earlier run).
 """
 
 import argparse
 import json
+import math
 import os
 import resource
 import shutil
@@ -33,6 +38,58 @@ from kgen.studies.settings import QUICK  # noqa: E402
 
 TIMINGS = "timings.json"
 TEN_MINUTES = 600
+REFERENCE = "reference"  # the key of the bench reference in timings.json
+
+
+def measure_reference(out_root):
+    """The plain-PyTorch reference of `kgen bench` (its default network), images/s."""
+    json_path = out_root / "bench.json"
+    command = ["kgen", "bench", "--backends", "torch", "--json", str(json_path)]
+    with open(out_root / "bench.log", "w") as log:
+        completed = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    if completed.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed; see {out_root / 'bench.log'}")
+    measured = json.loads(json_path.read_text())
+    return {
+        "command": " ".join(command[:-2]),
+        "images_per_second": measured["reference"]["images_per_second"],
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+
+
+def criteria(results_path):
+    """The ladder's five criteria (issue 16) as `(criterion, measured, holds)` rows,
+    from a study's `results.json`: one seed per rung, so the means are the runs."""
+    variants = {v["variant"]: v for v in read_json(results_path)["variants"]}
+
+    def mean(rung, metric):
+        return variants[f"ladder-{rung}"][metric]["mean"]
+
+    chance_ceiling = max(v["chance_ceiling"] or 0 for v in variants.values())
+    lowest = min(range(10), key=lambda rung: mean(rung, "val_accuracy"))
+    base_gap, gap_5 = mean(0, "gap"), mean(5, "gap")
+    base_test, test_5, test_9 = mean(0, "test_accuracy"), mean(5, "test_accuracy"), \
+        mean(9, "test_accuracy")
+    test_size = variants["ladder-0"]["test_size"]
+    standard_error = math.sqrt(base_test * (1 - base_test) / test_size)
+    return [
+        ("no rung at chance (val above chance + 3 binomial sd)",
+         f"lowest val: ladder-{lowest} {100 * mean(lowest, 'val_accuracy'):.1f}% "
+         f"(ceiling {100 * chance_ceiling:.1f}%)",
+         all(mean(rung, "val_accuracy") > chance_ceiling for rung in range(10))),
+        ("baseline train - val gap >= 15 points", f"{100 * base_gap:.1f}", base_gap >= 0.15),
+        ("ladder-5 gap <= half the baseline's", f"{100 * gap_5:.1f} vs {50 * base_gap:.1f}",
+         gap_5 <= base_gap / 2),
+        ("ladder-5 test accuracy above the baseline's",
+         f"{100 * test_5:.1f} vs {100 * base_test:.1f} ({100 * (test_5 - base_test):+.1f})",
+         test_5 > base_test),
+        ("ladder-9 test accuracy >= the baseline's + 10 points",
+         f"{100 * test_9:.1f} vs {100 * base_test:.1f} ({100 * (test_9 - base_test):+.1f})",
+         test_9 >= base_test + 0.10),
+        ("test split >= 2,000 images",
+         f"{test_size:,} (binomial sd of the baseline's test accuracy: "
+         f"{100 * standard_error:.1f} points)", test_size >= 2000),
+    ]
 
 
 def run_backend(backend, out_dir):
@@ -87,7 +144,7 @@ def _rung_seconds(run_dir):
     return f"{result['wall_seconds']:.0f} ({seconds[0]:.1f} / {mean_rest:.1f})"
 
 
-def write_doc(out_root, timings, doc_path, shown_root):
+def write_doc(out_root, timings, reference, doc_path, shown_root):
     versions = {}
     for timing in timings:
         result = out_root / timing["backend"] / "runs" / "ladder-0" / "seed-0" / "result.json"
@@ -107,13 +164,19 @@ def write_doc(out_root, timings, doc_path, shown_root):
         "  each backend in its own process, one after the other, default environment",
         "  (no thread settings).",
         f"- Quick settings (`kgen.studies.QUICK`): synthetic dataset with {QUICK['train_size']:,}",
-        f"  images before the 10% validation split, width scale {QUICK['width_scale']},",
+        f"  images before the {QUICK['validation_split']:.0%} validation split, 2,000 test images, "
+        f"width scale {QUICK['width_scale']},",
         f"  {QUICK['epochs']} epochs, batch size {QUICK['batch_size']}, {QUICK['seeds']} seed.",
         f"- Machine: {machine.get('cpu')}, {os.cpu_count()} CPU cores, "
         f"{machine.get('memory_gib')} GiB RAM, no GPU; "
         + ", ".join(f"{name} {version}" for name, version in versions.items()) + ".",
         "- The machine may be shared: the load average before and after each run is",
         "  given (2.0 is these two cores fully busy). CPU time is the less noisy figure.",
+        "- The machine's speed of the hour: `kgen bench`'s plain-PyTorch reference "
+        + (f"(`{reference['command']}`, run just before the ladders, {reference['date']}) "
+           f"trained at **{reference['images_per_second']:,.0f} images/s** (on these machines "
+           "it has measured 464-871 images/s on different days)."
+           if reference else "was not measured for this page."),
         "",
         "### Wall time per backend",
         "",
@@ -131,6 +194,20 @@ def write_doc(out_root, timings, doc_path, shown_root):
             f"| {'yes' if timing['wall_seconds'] < TEN_MINUTES else '**no**'} |"
         )
     backends = [timing["backend"] for timing in timings]
+    checks = {backend: criteria(out_root / backend / "results.json") for backend in backends}
+    lines += [
+        "",
+        "### What the ladder must show",
+        "",
+        "Checked by this script on each backend's `results.json` (one seed per rung):",
+        "",
+        "| Criterion | " + " | ".join(backends) + " |",
+        "|---|" + "---|" * len(backends),
+    ]
+    for index, (criterion, _, _) in enumerate(checks[backends[0]]):
+        cells = [f"{'yes' if checks[b][index][2] else '**no**'}: {checks[b][index][1]}"
+                 for b in backends]
+        lines.append(f"| {criterion} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "Per rung: wall seconds of the run (first epoch, compilation included / mean of",
@@ -160,13 +237,16 @@ def write_doc(out_root, timings, doc_path, shown_root):
         "",
         "### How to read it",
         "",
-        "- One seed per rung: the report prints `n=1` and flags no change as significant;",
-        "  single-run differences of a few points are within seed-to-seed noise, and",
-        "  each backend has its own random streams.",
-        "- The quick settings are a few-minute smoke run of the whole pipeline. The",
-        "  dropout rungs (3 and up) start slowly and the report names those still at",
-        "  chance; the full-length measurement of the baseline gap, augmentation and",
-        "  the ladder-5 rung on the same dataset is in [datasets.md](datasets.md).",
+        "- One seed per rung: the report prints `n=1` and flags no change as significant.",
+        "  The noise of one test accuracy is its binomial standard error on the 2,000",
+        "  test images (about 1 point; the difference of two rungs about 1.4 times that),",
+        "  and each backend has its own random streams, so the three tables are three",
+        "  samples of the same experiment.",
+        "- Train accuracy is Keras' running mean over the last epoch with dropout and",
+        "  augmentation active: a regularized rung can show train below val (a negative gap).",
+        "- The settings were chosen on the `synthetic` dataset's train/val split; the test",
+        "  images come from their own random stream and were not looked at to choose",
+        "  them. Why the dataset and settings are what they are: [datasets.md](datasets.md).",
         "",
     ]
     doc_path.write_text("\n".join(lines))
@@ -185,13 +265,16 @@ def main():
     timings_path = out_root / TIMINGS
     saved = json.loads(timings_path.read_text()) if timings_path.exists() else {}
     if not args.only_doc:
+        print("kgen bench's plain-PyTorch reference ...", flush=True)
+        saved[REFERENCE] = measure_reference(out_root)
+        print(f"  {saved[REFERENCE]['images_per_second']:.0f} images/s", flush=True)
         for backend in args.backends.split(","):
             print(f"kgen ladder --quick on {backend} ...", flush=True)
             saved[backend] = run_backend(backend, out_root / backend)
             timings_path.write_text(json.dumps(saved, indent=1))
             print(f"  {saved[backend]['wall_seconds']:.0f} s", flush=True)
     timings = [saved[backend] for backend in args.backends.split(",") if backend in saved]
-    write_doc(out_root, timings, Path(args.doc), args.out)
+    write_doc(out_root, timings, saved.get(REFERENCE), Path(args.doc), args.out)
     print(f"wrote {args.doc}")
 
 
