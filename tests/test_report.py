@@ -66,3 +66,29 @@ def test_cli_summary_prints_the_chance_warning_after_the_table(tmp_path, capsys)
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("| # | Variant")
     assert printed[-1].startswith("Still at chance: guessing.")
+
+
+def test_report_has_the_courses_columns_and_the_test_noise(tmp_path):
+    # The HUST tables: best val loss and accuracy, test loss and accuracy; and the
+    # binomial standard error of a test accuracy for the test split's size.
+    study = study_from_dict({"name": "c", "variants": [{"name": "a", "preset": "small-cnn"}]})
+    layout.write_manifest(tmp_path, study, kgen.studies.Settings(epochs=2, seeds=1), [0])
+    directory = layout.run_dir(tmp_path, "a", 0)
+    write_json(directory / "config.json",
+               {"dataset": {"name": "synthetic", "classes": 10, "val": 250, "test": 2000}})
+    history = [{"epoch": e, "accuracy": 0.5, "val_accuracy": v, "loss": 1.0, "val_loss": loss,
+                "learning_rate": 1e-3, "seconds": 1.0}
+               for e, (v, loss) in enumerate([(0.62, 1.234), (0.60, 1.5)])]
+    write_csv(directory / "history.csv", history, list(history[0]))
+    write_json(directory / "result.json", {
+        "status": "completed", "seed": 0, "train_accuracy": 0.5, "val_accuracy": 0.60,
+        "test_accuracy": 0.58, "test_loss": 1.41, "gap": -0.1, "best_val_accuracy": 0.62,
+        "best_val_loss": 1.234, "backend": "jax", "course_train": 92.0,
+    })
+    write_report(tmp_path)
+    lines = (tmp_path / "report.md").read_text().splitlines()
+    header = lines.index("| # | Variant | Best val loss | Best val acc % | Test loss | Test acc % "
+                         "| Train acc % | Course train % | Course % |")
+    assert lines[header + 2] == "| 0 | a | 1.234 | 62.0 | 1.410 | 58.0 | 50.0 | 92.0 |  |"
+    noise = next(line for line in lines if line.startswith("- Noise of one test accuracy"))
+    assert "n = 2000" in noise and "±1.1 pp at 50%" in noise

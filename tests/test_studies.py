@@ -477,3 +477,46 @@ def test_data_seed_draws_another_synthetic_dataset():
         assert not np.array_equal(getattr(first, split), getattr(other, split))
     with pytest.raises(ValueError, match="data_seed.*dataset='cifar10'"):
         kgen.studies.Settings(dataset="cifar10", data_seed=1)
+
+
+def test_overfitting_study_tries_each_remedy_alone_on_the_courses_network():
+    # The HUST experiment: every variant is the base network plus one remedy, so a
+    # row measures that remedy, not the ones listed above it.
+    import dataclasses as dc
+
+    study = kgen.studies.get("overfitting")
+    _, base_model, base_train = resolve_variant(study.variants[0])
+    assert study.variants[0].name == "base" and study.compare == "first"
+    assert [s.width for s in base_model.stages] == [16, 32, 64]
+    assert all(s.convs == 1 for s in base_model.stages)
+    assert (base_model.head, base_model.head_units) == ("flatten", (128,))
+    changed = {}
+    for variant in study.variants[1:]:
+        _, model, train = resolve_variant(variant)
+        fields = [f.name for f in dc.fields(model) if getattr(model, f.name) != getattr(base_model, f.name)]
+        fields += [f"train.{f.name}" for f in dc.fields(train)
+                   if getattr(train, f.name) != getattr(base_train, f.name)]
+        changed[variant.name] = sorted(fields)
+    assert changed == {
+        "l2": ["l2"],
+        "dropout": ["head_dropout", "stages"],
+        "dropconnect": ["drop_connect"],
+        "gap": ["head"],
+        "augmentation": ["augmentation"],
+        "early-stopping": ["train.early_stopping_patience"],
+    }
+
+
+def test_quick_settings_come_from_quick_and_explicit_options_win():
+    from kgen.studies import QUICK, quick_settings
+
+    quick = quick_settings()
+    assert (quick.train_size, quick.validation_split, quick.epochs, quick.width_scale,
+            quick.batch_size, quick.seeds) == (
+        QUICK["train_size"], QUICK["validation_split"], QUICK["epochs"], QUICK["width_scale"],
+        QUICK["batch_size"], QUICK["seeds"])
+    assert quick_settings(epochs=3, validation_split=0.1).epochs == 3
+    # Another dataset gets as many training images as the synthetic quick run trains on.
+    folder = quick_settings(dataset="folder:x")
+    assert folder.train_size is None
+    assert folder.limit == round(QUICK["train_size"] * (1 - QUICK["validation_split"]))
