@@ -38,6 +38,9 @@ from kgen.studies.settings import QUICK  # noqa: E402
 
 TIMINGS = "timings.json"
 TEN_MINUTES = 600
+# The machine the ten-minute target is stated for: one where the bench reference
+# trains at about this many images/s (issue 16); wall times are also given scaled to it.
+TARGET_REFERENCE_SPEED = 870
 REFERENCE = "reference"  # the key of the bench reference in timings.json
 
 
@@ -132,8 +135,16 @@ def _git(*args):
 
 
 def _report_table(report_path):
+    """The report's tables, each with a blank line after it, and its warnings."""
     lines = report_path.read_text().splitlines()
-    table = [line for line in lines if line.startswith("|")]
+    table = []
+    for index, line in enumerate(lines):
+        if line.startswith("|"):
+            table.append(line)
+            if index + 1 == len(lines) or not lines[index + 1].startswith("|"):
+                table.append("")
+        elif line == "The course's columns:":
+            table += [line, ""]
     notes = [line for line in lines if line.startswith("- Still at chance")]
     return table, notes
 
@@ -183,19 +194,29 @@ def write_doc(out_root, timings, reference, replication, doc_path, shown_root):
         "",
         "### Wall time per backend",
         "",
-        "| Backend | Date | kgen commit | Wall time | CPU time (user + sys) "
-        "| Load before (1, 5, 15 min) | Load after | Under 10 min |",
-        "|---|---|---|---:|---:|---|---|---|",
+        f"| Backend | Date | kgen commit | Wall time | At {TARGET_REFERENCE_SPEED} images/s "
+        "| CPU time (user + sys) | Load before (1, 5, 15 min) | Load after | Under 10 min |",
+        "|---|---|---|---:|---:|---:|---|---|---|",
     ]
+    speed = reference["images_per_second"] / TARGET_REFERENCE_SPEED if reference else 1.0
     for timing in timings:
         load = ", ".join(f"{value:.2f}" for value in timing["load_before"])
         load_after = ", ".join(f"{value:.2f}" for value in timing["load_after"])
+        scaled = timing["wall_seconds"] * speed
         lines.append(
             f"| {timing['backend']} | {timing['date']} | `{timing['commit']}` "
             f"| {timing['wall_seconds']:.0f} s ({timing['wall_seconds'] / 60:.1f} min) "
+            f"| {scaled:.0f} s ({scaled / 60:.1f} min) "
             f"| {timing['cpu_seconds']:.0f} s | {load} | {load_after} "
-            f"| {'yes' if timing['wall_seconds'] < TEN_MINUTES else '**no**'} |"
+            f"| {'yes' if scaled < TEN_MINUTES else '**no**'} |"
         )
+    lines += [
+        "",
+        f"`At {TARGET_REFERENCE_SPEED} images/s`: the wall time scaled by this hour's reference "
+        f"speed over {TARGET_REFERENCE_SPEED} images/s, the speed of the machine the ten-minute "
+        "target is set for (the run's work is mostly the same kind of CPU convolution as the "
+        "reference's, so it scales with it to first order).",
+    ]
     backends = [timing["backend"] for timing in timings]
     checks = {backend: criteria(out_root / backend / "results.json") for backend in backends}
     lines += [
@@ -270,9 +291,13 @@ def write_doc(out_root, timings, reference, replication, doc_path, shown_root):
         "  samples of the same experiment.",
         "- Train accuracy is Keras' running mean over the last epoch with dropout and",
         "  augmentation active: a regularized rung can show train below val (a negative gap).",
-        "- The settings were chosen on the `synthetic` dataset's train/val split; the test",
-        "  images come from their own random stream and were not looked at to choose",
-        "  them. Why the dataset and settings are what they are: [datasets.md](datasets.md).",
+        "- The dataset's design and the quick settings were chosen looking at validation",
+        "  and test accuracies of this draw of the dataset (`data_seed` 0), so its test",
+        "  split is not untouched: the replication above, on `--data-seed 1`, is the",
+        "  measurement on images that played no part in any choice. How the dataset and",
+        "  settings were chosen: [datasets.md](datasets.md).",
+        "- Not every trick raises accuracy at this scale (rung by rung, above); each trick's",
+        "  page in [tricks/](tricks/) gives its numbers and what is known of why.",
         "",
     ]
     doc_path.write_text("\n".join(lines))
