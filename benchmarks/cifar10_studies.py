@@ -152,21 +152,30 @@ def study_section(name):
         f"- Files: [`docs/results/cifar10-{name}/`](results/cifar10-{name}/) "
         f"([report](results/cifar10-{name}/report.md)).",
         "",
-        "| Variant | Train acc % | Val acc % | Test acc % | Gap (pp) | Best val loss "
-        "| Test loss | Course % | Course train % |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| Variant | Train acc % | Val acc % | Test acc % | Δ test (pp) | vs | Gap (pp) "
+        "| Best val loss | Test loss | Course % | Course Δ (pp) | Course train % |",
+        "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
+    by_name = {variant["variant"]: variant for variant in results["variants"]}
     for variant in results["variants"]:
         if not variant["runs"]:
             continue
         course = "" if variant["course"] is None else f"{variant['course']:.1f}"
         course_train = ("" if variant.get("course_train") is None
                         else f"{variant['course_train']:.1f}")
+        reference = by_name.get(variant.get("reference") or "")
+        change = course_change = ""
+        if reference and reference["test_accuracy"]["mean"] is not None \
+                and variant["test_accuracy"]["mean"] is not None:
+            change = f"{100 * (variant['test_accuracy']['mean'] - reference['test_accuracy']['mean']):+.1f}"
+            if variant["course"] is not None and reference["course"] is not None:
+                course_change = f"{variant['course'] - reference['course']:+.1f}"
         lines.append(
             f"| {variant['variant']} | {_percent(variant['train_accuracy'])} "
             f"| {_percent(variant['val_accuracy'])} | {_percent(variant['test_accuracy'])} "
-            f"| {_percent(variant['gap'])} | {_loss(variant['best_val_loss'])} "
-            f"| {_loss(variant['test_loss'])} | {course} | {course_train} |"
+            f"| {change} | {variant.get('reference') or ''} | {_percent(variant['gap'])} "
+            f"| {_loss(variant['best_val_loss'])} | {_loss(variant['test_loss'])} | {course} "
+            f"| {course_change} | {course_train} |"
         )
     note = {
         "ladder": "Course: CIFAR-10 validation accuracy at full width, 50,000 images, 50 "
