@@ -55,6 +55,9 @@ def test_test_time_flip_averages_the_logits_of_both_mirror_images():
 
     model = build_cnn(ModelConfig(stages=(Stage(4, convs=1),), head="flatten", head_units=()),
                       input_shape=(8, 8, 3), num_classes=3)
+    # The classifier starts at zero (all logits 0); random weights make the logits differ.
+    classifier = model.get_layer("classifier")
+    classifier.kernel.assign(np.random.default_rng(1).normal(size=classifier.kernel.shape).astype("float32"))
     images = np.random.default_rng(0).integers(0, 256, (10, 8, 8, 3), dtype=np.uint8)
     labels = np.arange(10) % 3
     plain = training.predict_logits(model, images, batch_size=4)
