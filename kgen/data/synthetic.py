@@ -60,9 +60,10 @@ _TEXTURE_GRID = 6
 CLASS_HUES = np.random.default_rng(1234).random((len(CLASS_NAMES), 3), dtype=np.float32)
 CLASS_HUE_WEIGHT = 0.6
 # How often each of the two thin foreground strokes, and the occluding rectangle, is
-# drawn. Measured on the quick ladder (1,000 train images, 40 epochs, PyTorch): at
-# 0.7 and 0.5 the baseline reached 62% validation accuracy and the dropout rungs
-# fell further behind it; without any, ladder-5 barely passed the baseline.
+# drawn. Measured with the ladder's rungs (PyTorch, quarter width): at 0.7 and 0.5 on
+# 2,000 images for 20 epochs the baseline reached 62% validation accuracy and
+# ladder-5 58%; with none, 80% and 74%; at these values, on 1,000 images for 40
+# epochs, ladder-5 passed the baseline (docs/datasets.md has the runs).
 STROKE_PROBABILITY = 0.35
 OCCLUDER_PROBABILITY = 0.25
 
@@ -198,10 +199,14 @@ def _composite(canvas, coverage, colour, drawn=None):
     return canvas
 
 
+# Rec. 601 luma of an RGB colour.
+_LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
 def _contrasting_colour_pairs(rng, count):
     """Two colours per image whose luma differs by at least 0.25: independent
     uniform draws, redrawn until they contrast."""
-    luma_weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    luma_weights = _LUMA_WEIGHTS
     first = rng.random((count, 3), dtype=np.float32)
     second = rng.random((count, 3), dtype=np.float32)
     redraw = np.abs((first - second) @ luma_weights) < 0.25
@@ -216,8 +221,7 @@ def _figure_and_ground_colours(rng, labels):
     """`(background, glyph)` colours: the glyph is the brighter of a contrasting
     pair, and leans `CLASS_HUE_WEIGHT` of the way towards its class's hue."""
     first, second = _contrasting_colour_pairs(rng, len(labels))
-    luma_weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    first_brighter = ((first - second) @ luma_weights > 0)[:, None]
+    first_brighter = ((first - second) @ _LUMA_WEIGHTS > 0)[:, None]
     glyph = np.where(first_brighter, first, second)
     background = np.where(first_brighter, second, first)
     glyph = (1 - CLASS_HUE_WEIGHT) * glyph + CLASS_HUE_WEIGHT * CLASS_HUES[labels]
@@ -293,7 +297,7 @@ def _draw_chunk(labels, rng):
         drawn = rng.random(count) < STROKE_PROBABILITY
         _composite(canvas, stroke, rng.random((count, 3), dtype=np.float32), drawn)
 
-    # Occluder: an axis-aligned rectangle over part of the scene, half the time.
+    # Occluder: an axis-aligned rectangle over part of the scene, now and then.
     half_w, half_h = (rng.uniform(2, 6, count) for _ in range(2))
     box_x, box_y = (rng.uniform(-12, 12, count) for _ in range(2))
     box = np.maximum(np.abs(grid_x - per_image(box_x)) - per_image(half_w),
