@@ -27,8 +27,12 @@ def main(mode, folder):
             keras.utils.set_random_seed(hash(backend) % 1000)
             model = kgen.models.create(preset, **overrides)
             # Move BatchNorm's running statistics off their 0/1 start, so inference
-            # exercises them.
+            # exercises them; and give the zero-initialized classifier weights, so the
+            # logits depend on everything before it.
             model.compile("sgd", "sparse_categorical_crossentropy")
+            classifier = model.get_layer("classifier")
+            classifier.kernel.assign(np.random.default_rng(2).normal(
+                scale=0.1, size=classifier.kernel.shape).astype("float32"))
             for layer in model.layers:
                 if isinstance(layer, keras.layers.BatchNormalization):
                     layer.moving_mean.assign(np.random.default_rng(0).normal(size=layer.moving_mean.shape))
