@@ -39,9 +39,22 @@ def run_layer_test(layer_class, init_kwargs, input_data, expect_identity_at_infe
     return layer
 
 
+def randomize_classifier(model, seed=0):
+    """Random weights for a kgen model's zero-initialized classifier, so that its
+    logits depend on every layer before it (an untrained model's are all zero)."""
+    classifier = model.get_layer("classifier")
+    classifier.kernel.assign(np.random.default_rng(seed).normal(
+        scale=0.1, size=classifier.kernel.shape).astype("float32"))
+    return model
+
+
 def run_model_saving_test(model, input_data, tmp_path):
-    """`.keras` save and load give the same outputs (inference mode)."""
+    """`.keras` save and load give the same outputs (inference mode), which must
+    not be all zero (a zero classifier would hide every other layer)."""
+    if any(layer.name == "classifier" for layer in model.layers):
+        randomize_classifier(model)
     expected = keras.ops.convert_to_numpy(model(input_data, training=False))
+    assert np.abs(expected).max() > 1e-4, "all-zero outputs compare nothing"
     path = os.path.join(tmp_path, "model.keras")
     model.save(path)
     restored = keras.saving.load_model(path)
