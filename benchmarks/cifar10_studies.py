@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from quick_ladder import criteria  # noqa: E402
+from quick_ladder import commit_label, criteria  # noqa: E402
 
 from kgen.bench import machine_info  # noqa: E402
 from kgen.studies.files import read_json  # noqa: E402
@@ -103,17 +103,10 @@ def run_study(name, data, backend):
         "load_after": os.getloadavg(),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": machine_info(),
-        "commit": _git("rev-parse", "--short=10", "HEAD")
-        + ("-dirty" if _git("status", "--porcelain", "--untracked-files=no", "kgen") else ""),
+        "commit": commit_label(),
     }, indent=1))
 
 
-def _git(*args):
-    try:
-        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=ROOT,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def _percent(stat):

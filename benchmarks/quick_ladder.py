@@ -119,11 +119,15 @@ def run_backend(backend, out_dir, extra=()):
         + (usage.ru_stime - usage_before.ru_stime),
         "load_before": load_before,
         "load_after": os.getloadavg(),
-        # "-dirty": kgen's tracked files differed from the commit during the run.
-        "commit": _git("rev-parse", "--short=10", "HEAD")
-        + ("-dirty" if _git("status", "--porcelain", "--untracked-files=no", "kgen") else ""),
+        "commit": commit_label(),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
+
+
+def commit_label():
+    """HEAD's short hash, with "-dirty" when kgen's tracked files differ from it."""
+    return _git("rev-parse", "--short=10", "HEAD") + (
+        "-dirty" if _git("status", "--porcelain", "--untracked-files=no", "kgen") else "")
 
 
 def _git(*args):

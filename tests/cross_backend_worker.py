@@ -19,6 +19,7 @@ def main(mode, folder):
     import keras
 
     import kgen.models
+    from tests.helpers import randomize_classifier
 
     backend = keras.backend.backend()
     images = np.load(os.path.join(folder, "images.npy"))
@@ -30,9 +31,7 @@ def main(mode, folder):
             # exercises them; and give the zero-initialized classifier weights, so the
             # logits depend on everything before it.
             model.compile("sgd", "sparse_categorical_crossentropy")
-            classifier = model.get_layer("classifier")
-            classifier.kernel.assign(np.random.default_rng(2).normal(
-                scale=0.1, size=classifier.kernel.shape).astype("float32"))
+            randomize_classifier(model, seed=2)
             for layer in model.layers:
                 if isinstance(layer, keras.layers.BatchNormalization):
                     layer.moving_mean.assign(np.random.default_rng(0).normal(size=layer.moving_mean.shape))

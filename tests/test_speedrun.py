@@ -8,6 +8,8 @@ import keras
 import numpy as np
 import pytest
 
+from tests.helpers import randomize_classifier
+
 RECIPES = Path(__file__).resolve().parents[1] / "recipes" / "speedrun"
 
 
@@ -56,8 +58,7 @@ def test_test_time_flip_averages_the_logits_of_both_mirror_images():
     model = build_cnn(ModelConfig(stages=(Stage(4, convs=1),), head="flatten", head_units=()),
                       input_shape=(8, 8, 3), num_classes=3)
     # The classifier starts at zero (all logits 0); random weights make the logits differ.
-    classifier = model.get_layer("classifier")
-    classifier.kernel.assign(np.random.default_rng(1).normal(size=classifier.kernel.shape).astype("float32"))
+    randomize_classifier(model, seed=1)
     images = np.random.default_rng(0).integers(0, 256, (10, 8, 8, 3), dtype=np.uint8)
     labels = np.arange(10) % 3
     plain = training.predict_logits(model, images, batch_size=4)

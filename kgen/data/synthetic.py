@@ -206,14 +206,13 @@ _LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 def _contrasting_colour_pairs(rng, count):
     """Two colours per image whose luma differs by at least 0.25: independent
     uniform draws, redrawn until they contrast."""
-    luma_weights = _LUMA_WEIGHTS
     first = rng.random((count, 3), dtype=np.float32)
     second = rng.random((count, 3), dtype=np.float32)
-    redraw = np.abs((first - second) @ luma_weights) < 0.25
+    redraw = np.abs((first - second) @ _LUMA_WEIGHTS) < 0.25
     while redraw.any():
         first[redraw] = rng.random((redraw.sum(), 3), dtype=np.float32)
         second[redraw] = rng.random((redraw.sum(), 3), dtype=np.float32)
-        redraw = np.abs((first - second) @ luma_weights) < 0.25
+        redraw = np.abs((first - second) @ _LUMA_WEIGHTS) < 0.25
     return first, second
 
 
