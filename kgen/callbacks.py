@@ -1,5 +1,8 @@
 """Callbacks kgen adds to every `fit`."""
 
+import contextlib
+import signal
+import threading
 import time
 
 import keras
@@ -31,3 +34,57 @@ class SyncAugmentationEpoch(keras.callbacks.Callback):
             variable = getattr(layer, "epoch", None)
             if isinstance(variable, keras.Variable):
                 variable.assign(epoch)
+
+
+class StopOnInterrupt(keras.callbacks.Callback):
+    """Ctrl-C during `fit` stops training at the next batch end, on every backend.
+
+    Python raises `KeyboardInterrupt` wherever the main thread happens to be.
+    On JAX that is most often inside Keras' `pythonify_logs`, which waits for the
+    step's result under a bare `except:` and so swallows the interrupt: training
+    went on to the end. Inside `interrupts_deferred()` SIGINT only sets a flag,
+    and this callback raises `KeyboardInterrupt` from its own hooks, where
+    nothing catches it. A second Ctrl-C interrupts at once, as Python would.
+    The interrupt never completes an epoch, so the epoch's backup is not
+    written: a resumed run repeats the interrupted epoch from its start.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.requested = False
+
+    def check(self):
+        if self.requested:
+            raise KeyboardInterrupt
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.check()
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.check()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.check()
+
+
+@contextlib.contextmanager
+def interrupts_deferred():
+    """Yields a `StopOnInterrupt` to pass to `fit`; SIGINT sets its flag while
+    the block runs. Outside the main thread (where signal handlers cannot be
+    installed, e.g. a Ray worker) the callback is inert and SIGINT is left alone."""
+    callback = StopOnInterrupt()
+    if threading.current_thread() is not threading.main_thread():
+        yield callback
+        return
+
+    def request_stop(signum, frame):
+        if callback.requested:
+            raise KeyboardInterrupt
+        callback.requested = True
+
+    previous = signal.signal(signal.SIGINT, request_stop)
+    try:
+        yield callback
+        callback.check()  # a Ctrl-C after the last batch
+    finally:
+        signal.signal(signal.SIGINT, previous)

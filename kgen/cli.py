@@ -25,6 +25,9 @@ from kgen.studies.settings import QUICK
 from kgen.validation import check_choice, received
 
 BACKENDS = ("tensorflow", "jax", "torch")
+# What Keras itself accepts in KERAS_BACKEND.
+KERAS_BACKENDS = (*BACKENDS, "numpy", "openvino")
+EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
@@ -41,7 +44,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv=None):
-    """Entry point of the `kgen` console script; returns the exit code."""
+    """Entry point of the `kgen` console script; returns the exit code.
+
+    The one error handler: bad input (a ValueError or TypeError, which kgen's
+    checks raise before anything is written) exits 2 with one line on stderr,
+    `kgen: error: ...`; a file the system refuses (OSError) exits 1 the same way.
+    KGEN_TRACEBACK=1 re-raises instead, for a bug report.
+    """
     # TensorFlow's C++ start-up messages hide the progress lines.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
@@ -61,14 +70,28 @@ def main(argv=None):
               "kept and the unfinished one continues from its last completed epoch.",
               file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
-    except (UsageError, _InputError) as error:
-        message = " ".join(str(error).split())
-        print(f"kgen: error: {message}", file=sys.stderr, flush=True)
-        return EXIT_USAGE
+    except (ValueError, TypeError, OSError, RecursionError) as error:
+        if os.environ.get("KGEN_TRACEBACK"):
+            raise
+        print(f"kgen: error: {_one_line(error)}", file=sys.stderr, flush=True)
+        return EXIT_FAILURE if isinstance(error, OSError) else EXIT_USAGE
 
 
-class _InputError(ValueError):
-    """A kgen ValueError/TypeError raised while checking input, before training."""
+def _one_line(error):
+    if isinstance(error, OSError) and error.strerror:
+        where = f": {error.filename!r}" if error.filename else ""
+        return f"{error.strerror}{where}"
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _check_backend_variable():
+    """An unknown KERAS_BACKEND (with no --backend to replace it) fails at Keras'
+    import with a traceback deep in Keras; say it here, in one line."""
+    backend = os.environ.get("KERAS_BACKEND")
+    if backend is not None and backend not in KERAS_BACKENDS:
+        raise UsageError(f"the environment variable KERAS_BACKEND names no Keras backend; "
+                         f"expected one of {', '.join(KERAS_BACKENDS)} (kgen runs on "
+                         f"{', '.join(BACKENDS)}). Received: KERAS_BACKEND={backend!r}")
 
 
 def build_parser():
@@ -177,8 +200,10 @@ def _add_run_options(parser, default_out):
                        help="also write TensorBoard logs to each run's tensorboard/ folder "
                             "(needs the tensorflow and tensorboard packages)")
     group.add_argument("--force", action="store_true",
-                       help="use --out even if it holds another study or other settings; "
-                            "runs whose configuration differs are started afresh")
+                       help="use --out even if it holds another study or other settings, "
+                            "and retrain (deleting them) the runs in it whose configuration "
+                            "differs (backend, dataset content, variant, settings); without "
+                            "it no run is ever deleted")
     group.add_argument("--width-scale", type=_positive_float,
                        help="multiply every variant's width_multiplier by this "
                             f"(default: 1; {QUICK['width_scale']} with --quick)")
@@ -200,6 +225,9 @@ def _add_run_options(parser, default_out):
     group.add_argument("--image-size", type=_positive_int, metavar="N",
                        help="resize a folder: dataset's images to N x N pixels "
                             "(default: their own size when they all agree)")
+    group.add_argument("--skip-bad", action="store_true",
+                       help="leave out a folder: dataset's unreadable images (listed) "
+                            "instead of stopping (default: stop, naming them)")
     group.add_argument("--data-dir", metavar="DIR",
                        help="where dataset archives are looked for (default: $KGEN_DATA, "
                             "else ~/.keras/datasets)")
@@ -288,13 +316,10 @@ def _study(args):
     if (args.name is None) == (args.file is None):
         raise UsageError("give a study name or --file FILE, not both and not neither. "
                          f"{received('name', args.name)}, {received('file', args.file)}")
-    try:
-        if args.file is not None:
-            study = kgen.studies.load_study_file(args.file)
-        else:
-            study = kgen.studies.get(args.name)
-    except (ValueError, TypeError) as error:
-        raise _InputError(str(error)) from None
+    if args.file is not None:
+        study = kgen.studies.load_study_file(args.file)
+    else:
+        study = kgen.studies.get(args.name)
     return _run_study(args, study)
 
 
@@ -302,11 +327,8 @@ def _train(args):
     _select_backend(args.backend)
     from kgen.studies import Study, Variant
 
-    try:
-        model, train = _split_overrides(args.preset, args.overrides)
-        variant = Variant(name=args.preset, preset=args.preset, model=model, train=train)
-    except (ValueError, TypeError) as error:
-        raise _InputError(str(error)) from None
+    model, train = _split_overrides(args.preset, args.overrides)
+    variant = Variant(name=args.preset, preset=args.preset, model=model, train=train)
     study = Study(name=f"train-{args.preset}", variants=(variant,),
                   title=f"Training {args.preset}")
     return _run_study(args, study)
@@ -318,10 +340,7 @@ def _report(args):
     directory = Path(args.dir)
     if not directory.is_dir():
         raise UsageError(f"no such folder. {received('dir', args.dir)}")
-    try:
-        paths = report.write_report(directory)
-    except (ValueError, TypeError) as error:
-        raise _InputError(str(error)) from None
+    paths = report.write_report(directory)
     _print_table(directory / "report.md")
     for path in paths:
         print(f"wrote {path}")
@@ -365,26 +384,26 @@ def _bench(args):
 
 
 def _run_study(args, study):
+    """Checks everything that can be checked (names, settings, the output
+    folder and every run in it, the data, each model's build) before the first
+    file is written; then holds the folder's lock while it trains and reports."""
     import kgen.studies
     from kgen.studies import layout
 
-    try:
-        names = [v.name for v in study.variants]
-        only = parse_only(args.only, names) if args.only else list(range(len(names)))
-        settings = _settings(args)
-        _check_dataset(settings.dataset)
-        if args.tensorboard:
-            import importlib.util
+    names = [v.name for v in study.variants]
+    only = parse_only(args.only, names) if args.only else list(range(len(names)))
+    settings = _settings(args)
+    _check_dataset(settings.dataset)
+    if args.tensorboard:
+        import importlib.util
 
-            # keras.callbacks.TensorBoard writes with tf.summary, on any backend.
-            missing = [name for name in ("tensorflow", "tensorboard")
-                       if importlib.util.find_spec(name) is None]
-            if missing:
-                raise UsageError(f"--tensorboard needs the {' and '.join(missing)} "
-                                 f"package{'s' if len(missing) > 1 else ''} (pip install "
-                                 f"{' '.join(missing)}). Received: tensorboard=True")
-    except (ValueError, TypeError) as error:
-        raise _InputError(str(error)) from None
+        # keras.callbacks.TensorBoard writes with tf.summary, on any backend.
+        missing = [name for name in ("tensorflow", "tensorboard")
+                   if importlib.util.find_spec(name) is None]
+        if missing:
+            raise UsageError(f"--tensorboard needs the {' and '.join(missing)} "
+                             f"package{'s' if len(missing) > 1 else ''} (pip install "
+                             f"{' '.join(missing)}). Received: tensorboard=True")
     out_dir = Path(args.out or f"runs/{study.name}")
     selected = study.select(only)
     seeds = list(range(settings.seeds))
@@ -392,14 +411,13 @@ def _run_study(args, study):
     _select_backend(args.backend)
     from kgen.studies import report, runner
 
-    try:
-        planned = runner.plan(selected, settings)
-        layout.check_output_folder(out_dir, study, settings, force=args.force)
-        data = runner.load_dataset(settings)
-        runner.check_batch_sizes(planned, data)
-        runner.check_builds(planned, data)
-    except (ValueError, TypeError) as error:
-        raise _InputError(str(error)) from None
+    planned = runner.plan(selected, settings)
+    layout.check_output_folder(out_dir, study, settings, force=args.force)
+    data = runner.load_dataset(settings)
+    runner.check_batch_sizes(planned, data)
+    runner.check_builds(planned, data)
+    runner.check_runs([(p, seed) for p in planned for seed in seeds], settings, data, out_dir,
+                      force=args.force)
 
     import keras
 
@@ -415,10 +433,17 @@ def _run_study(args, study):
     log("settings: " + ", ".join(f"{k}={v}" for k, v in settings.to_dict().items()
                                  if v is not None and k != "seeds"))
     log(f"data: {data.summary()}")
+    if data.skipped_files:
+        log(f"  --skip-bad left out {len(data.skipped_files)} unreadable image"
+            f"{'s' if len(data.skipped_files) > 1 else ''}: "
+            + ", ".join(map(str, data.skipped_files[:5]))
+            + (", ..." if len(data.skipped_files) > 5 else ""))
     log(f"output: {out_dir}")
-    layout.write_manifest(out_dir, study, settings, seeds)
-    runner.run_study(selected, planned, settings, data, out_dir, seeds, log=log)
-    report.write_report(out_dir)
+    with layout.locked(out_dir):
+        layout.write_manifest(out_dir, study, settings, seeds)
+        runner.run_study(selected, planned, settings, data, out_dir, seeds, log=log,
+                         force=args.force)
+        report.write_report(out_dir)
     log("")
     _print_table(out_dir / "report.md")
     log(f"\nreport: {out_dir / 'report.md'} (plots: {report.LEARNING_CURVES}, "
@@ -442,6 +467,7 @@ def _settings(args):
         "image_size": args.image_size,
         "data_seed": args.data_seed,
         "data_dir": args.data_dir,
+        "skip_bad": args.skip_bad or None,
         "tensorboard": args.tensorboard,
     }
     if args.quick:
@@ -496,6 +522,7 @@ def _split_overrides(preset, overrides):
 
 def _select_backend(backend):
     if backend is None:
+        _check_backend_variable()
         return
     if "keras" in sys.modules:
         import keras

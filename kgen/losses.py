@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from kgen.validation import check_number
+
 
 @keras.saving.register_keras_serializable(package="kgen")
 class SparseCategoricalCrossentropy(keras.losses.Loss):
@@ -15,7 +17,9 @@ class SparseCategoricalCrossentropy(keras.losses.Loss):
 
     def __init__(self, label_smoothing=0.0, name="sparse_categorical_crossentropy", **kwargs):
         super().__init__(name=name, **kwargs)
-        self.label_smoothing = float(label_smoothing)
+        # 1.0 would make every target uniform: nothing left to learn.
+        self.label_smoothing = check_number("label_smoothing", label_smoothing, minimum=0.0,
+                                            maximum=1.0, max_inclusive=False)
 
     def call(self, y_true, y_pred):
         if not self.label_smoothing:

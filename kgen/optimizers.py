@@ -18,7 +18,7 @@ are different, and kgen names each:
 import keras
 from keras import ops
 
-from kgen.validation import check_choice, check_number
+from kgen.validation import check_choice, check_float32, check_number
 
 NAMES = ("adam", "adam_coupled_decay", "adamw", "sgd")
 
@@ -38,10 +38,13 @@ class AdamCoupledDecay(keras.optimizers.Adam):
     def __init__(self, learning_rate=0.001, coupled_weight_decay=0.0, epsilon=1e-8, **kwargs):
         if kwargs.get("amsgrad"):
             raise ValueError("`adam_coupled_decay` has no amsgrad variant. Received: amsgrad=True")
-        super().__init__(learning_rate=learning_rate, epsilon=epsilon, **kwargs)
-        self.coupled_weight_decay = check_number(
+        check_learning_rate(learning_rate)
+        epsilon = check_float32("epsilon", epsilon, minimum=0.0, min_inclusive=False)
+        coupled_weight_decay = check_float32(
             "coupled_weight_decay", coupled_weight_decay, minimum=0.0
         )
+        super().__init__(learning_rate=learning_rate, epsilon=epsilon, **kwargs)
+        self.coupled_weight_decay = coupled_weight_decay
 
     def apply(self, grads, trainable_variables=None):
         variables = self._trainable_variables if trainable_variables is None else trainable_variables
@@ -78,7 +81,9 @@ def create(name, learning_rate, weight_decay=0.0, momentum=0.9, **kwargs):
     plain `adam` takes none (use `ModelConfig.l2` or one of the others).
     """
     check_choice("optimizer", name, NAMES)
-    check_number("weight_decay", weight_decay, minimum=0.0)
+    check_learning_rate(learning_rate)
+    check_float32("weight_decay", weight_decay, minimum=0.0)
+    check_number("momentum", momentum, minimum=0.0, maximum=1.0, max_inclusive=False)
     if name == "adam":
         if weight_decay:
             raise ValueError(
@@ -92,3 +97,11 @@ def create(name, learning_rate, weight_decay=0.0, momentum=0.9, **kwargs):
         return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay, **kwargs)
     return keras.optimizers.SGD(learning_rate, momentum=momentum, nesterov=momentum > 0,
                                 weight_decay=weight_decay or None, **kwargs)
+
+
+def check_learning_rate(learning_rate):
+    """A positive number finite in float32, or a Keras schedule or callable (which
+    Keras accepts too; kgen's schedules check their numbers where they are made)."""
+    if callable(learning_rate):
+        return learning_rate
+    return check_float32("learning_rate", learning_rate, minimum=0.0, min_inclusive=False)

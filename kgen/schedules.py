@@ -8,7 +8,12 @@ the conversion, so the learning rate during epoch `e` is what PyTorch gives.
 import keras
 from keras import ops
 
-from kgen.validation import check_int, check_number
+from kgen.validation import MAX_STEPS, check_float32, check_int, check_number
+
+
+def check_learning_rate(name, value):
+    """A positive learning rate that is finite as a float32 tensor."""
+    return check_float32(name, value, minimum=0.0, min_inclusive=False)
 
 
 def per_epoch_exponential(initial_learning_rate, gamma, steps_per_epoch):
@@ -17,9 +22,9 @@ def per_epoch_exponential(initial_learning_rate, gamma, steps_per_epoch):
     Equal to `torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma)` with
     `scheduler.step()` called after every epoch (tested against PyTorch).
     """
-    check_number("initial_learning_rate", initial_learning_rate, minimum=0.0, min_inclusive=False)
+    check_learning_rate("initial_learning_rate", initial_learning_rate)
     check_number("gamma", gamma, minimum=0.0, maximum=1.0, min_inclusive=False)
-    check_int("steps_per_epoch", steps_per_epoch, minimum=1)
+    check_int("steps_per_epoch", steps_per_epoch, minimum=1, maximum=MAX_STEPS)
     return keras.optimizers.schedules.ExponentialDecay(
         initial_learning_rate, decay_steps=steps_per_epoch, decay_rate=gamma, staircase=True
     )
@@ -28,8 +33,8 @@ def per_epoch_exponential(initial_learning_rate, gamma, steps_per_epoch):
 def cosine(initial_learning_rate, total_steps, warmup_steps=0, final_fraction=0.0):
     """Linear warmup from 0 to the peak over `warmup_steps`, then cosine decay to
     `final_fraction * peak` at `total_steps` (Keras' `CosineDecay` does both)."""
-    check_number("initial_learning_rate", initial_learning_rate, minimum=0.0, min_inclusive=False)
-    check_int("total_steps", total_steps, minimum=1)
+    check_learning_rate("initial_learning_rate", initial_learning_rate)
+    check_int("total_steps", total_steps, minimum=1, maximum=MAX_STEPS)
     check_int("warmup_steps", warmup_steps, minimum=0, maximum=total_steps)
     check_number("final_fraction", final_fraction, minimum=0.0, maximum=1.0)
     if warmup_steps == 0:
@@ -56,10 +61,8 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
 
     def __init__(self, peak_learning_rate, warmup_steps, total_steps, start_fraction=0.0,
                  end_fraction=0.0):
-        self.peak_learning_rate = check_number(
-            "peak_learning_rate", peak_learning_rate, minimum=0.0, min_inclusive=False
-        )
-        self.total_steps = check_int("total_steps", total_steps, minimum=1)
+        self.peak_learning_rate = check_learning_rate("peak_learning_rate", peak_learning_rate)
+        self.total_steps = check_int("total_steps", total_steps, minimum=1, maximum=MAX_STEPS)
         self.warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0, maximum=total_steps)
         self.start_fraction = check_number("start_fraction", start_fraction, 0.0, 1.0)
         self.end_fraction = check_number("end_fraction", end_fraction, 0.0, 1.0)
@@ -86,9 +89,16 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
 
 def from_config(train_config, steps_per_epoch, epochs=None):
     """The schedule a `kgen.models.TrainConfig` asks for; a float for "constant"."""
-    epochs = train_config.epochs if epochs is None else epochs
+    steps_per_epoch = check_int("steps_per_epoch", steps_per_epoch, minimum=1, maximum=MAX_STEPS)
+    epochs = train_config.epochs if epochs is None else check_int("epochs", epochs, minimum=1)
     lr = train_config.learning_rate
-    total_steps = max(steps_per_epoch * epochs, 1)
+    total_steps = steps_per_epoch * epochs
+    if total_steps > MAX_STEPS:  # checked here, not in the config: it depends on the data
+        raise ValueError(
+            f"`epochs` x `steps_per_epoch` is {total_steps} optimizer steps, more than the "
+            f"{MAX_STEPS} a schedule can count. Received: epochs={epochs}, "
+            f"steps_per_epoch={steps_per_epoch}"
+        )
     warmup_steps = min(round(train_config.warmup_epochs * steps_per_epoch), total_steps)
     if train_config.schedule == "constant":
         return lr

@@ -10,7 +10,7 @@ from kgen.callbacks import EpochLogger, SyncAugmentationEpoch
 from kgen.data import check_images, check_labels
 from kgen.layers import WeightNormalization, initialize_weight_normalization
 from kgen.losses import SparseCategoricalCrossentropy
-from kgen.validation import check_int
+from kgen.validation import MAX_BATCH_SIZE, MAX_EPOCHS, check_bool, check_int
 
 # Evaluation has no backward pass and no augmentation: large batches amortize
 # the per-step overhead (docs/performance.md).
@@ -53,7 +53,11 @@ def fit(model, dataset, train_config, epochs=None, callbacks=(), verbose="auto",
     callbacks (learning rate and seconds per epoch in the logs, the epoch for
     alternating flips, early stopping if configured) and returns Keras' `History`.
     """
-    epochs = train_config.epochs if epochs is None else check_int("epochs", epochs, minimum=1)
+    epochs = (train_config.epochs if epochs is None
+              else check_int("epochs", epochs, minimum=1, maximum=MAX_EPOCHS))
+    # Keras counts epochs from `initial_epoch` up to `epochs`: a resumed run may
+    # start at the end (nothing left), never past it.
+    initial_epoch = check_int("initial_epoch", initial_epoch, minimum=0, maximum=epochs)
     num_classes = model.output_shape[-1]
     height, width, channels = model.input_shape[1:]
     for split in ("train", "val"):
@@ -104,7 +108,7 @@ def check_batch_size(batch_size, num_images):
     than the one asked for. Evaluation batches may exceed the data; they change
     no result.
     """
-    batch_size = check_int("batch_size", batch_size, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1, maximum=MAX_BATCH_SIZE)
     if batch_size > num_images:
         raise ValueError(
             f"`batch_size` is larger than the training set ({num_images} images): lower "
@@ -128,7 +132,8 @@ def evaluate(model, x, y, batch_size=EVAL_BATCH_SIZE, flip=False):
 def predict_logits(model, x, batch_size=EVAL_BATCH_SIZE, flip=False):
     """Logits for uint8 images `x` (inference mode); with `flip=True`, the mean of
     the logits of each image and of its horizontal mirror."""
-    if flip:
+    batch_size = check_int("batch_size", batch_size, minimum=1, maximum=MAX_BATCH_SIZE)
+    if check_bool("flip", flip):
         model = flip_averaged(model)
     return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
 

@@ -220,7 +220,8 @@ def test_image_size_resizes_a_folder_dataset(tmp_path, capsys):
     assert config["settings"]["validation_split"] == 0.25
     # 12 images per class: 1 carved for test, 11 left of which a quarter (3) validate.
     assert config["dataset"] == {"name": config["dataset"]["name"], "train": 32, "val": 12,
-                                 "test": 4, "classes": 4}
+                                 "test": 4, "classes": 4,
+                                 "fingerprint": config["dataset"]["fingerprint"]}
     assert "(24, 24, 3)" in out
 
 

@@ -8,10 +8,11 @@ Archives are md5-checked and read in memory (`kgen.data.safe_archive`).
 """
 
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 
-from kgen.data import storage
+from kgen.data import safe_archive, storage
 from kgen.data.safe_archive import read_tar_members, restricted_unpickle
 from kgen.data.storage import DatasetFileError, check_md5, resolve_data_dir
 from kgen.validation import check_choice, received
@@ -160,6 +161,14 @@ def _read_folder(folder, variant):
                 f"{', '.join(variant.file_names())}. Extract the archive again (or delete "
                 f"the folder to fall back to the archive). {received('path', str(folder))}"
             )
+        # The same cap as an archive member: an extracted file is read whole.
+        size = path.stat().st_size
+        if size > safe_archive.MAX_MEMBER_BYTES:
+            raise DatasetFileError(
+                f"{path} is {size} bytes, more than the {safe_archive.MAX_MEMBER_BYTES}-byte "
+                f"cap for one dataset file (the largest official CIFAR file is about 160 MB): "
+                f"it is not a genuine CIFAR file. {received('path', str(path))}"
+            )
         files[name] = path.read_bytes()
     return files
 
@@ -171,18 +180,18 @@ def _parse(variant, files, is_cifar100, label_mode, source):
     else:
         class_names = _pickled_label_names(variant, files, is_cifar100, label_mode, source)
         parse = _parse_pickled_batch
-    train = [parse(files[n], f"{source}:{n}", is_cifar100, label_mode) for n in variant.train_files]
+    if len(class_names) < 2:
+        raise DatasetFileError(
+            f"{source}: the label names file lists {len(class_names)} class names; the files "
+            f"are corrupt. {received('path', str(source))}"
+        )
+    num_classes = len(class_names)
+    train = [parse(files[n], f"{source}:{n}", is_cifar100, label_mode, num_classes)
+             for n in variant.train_files]
     x_test, y_test = parse(files[variant.test_file], f"{source}:{variant.test_file}",
-                           is_cifar100, label_mode)
+                           is_cifar100, label_mode, num_classes)
     x_train = np.concatenate([x for x, _ in train])
     y_train = np.concatenate([y for _, y in train])
-    for labels, name in ((y_train, "train"), (y_test, "test")):
-        if len(labels) and (labels.min() < 0 or labels.max() >= len(class_names)):
-            raise DatasetFileError(
-                f"{source}: {name} labels reach {labels.max()} but there are "
-                f"{len(class_names)} class names; the files are corrupt. "
-                f"{received('path', str(source))}"
-            )
     return x_train, y_train, x_test, y_test, class_names
 
 
@@ -191,7 +200,7 @@ def _to_nhwc(rows):
     return np.ascontiguousarray(rows.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
 
 
-def _parse_pickled_batch(data, source, is_cifar100, label_mode):
+def _parse_pickled_batch(data, source, is_cifar100, label_mode, num_classes):
     batch = restricted_unpickle(data, source)
     label_key = f"{label_mode}_labels".encode() if is_cifar100 else b"labels"
     if not isinstance(batch, dict) or b"data" not in batch or label_key not in batch:
@@ -201,17 +210,61 @@ def _parse_pickled_batch(data, source, is_cifar100, label_mode):
             f"found {keys}. {received('path', source)}"
         )
     pixels = batch[b"data"]
-    labels = np.asarray(batch[label_key], dtype=np.int64)
     if (not isinstance(pixels, np.ndarray) or pixels.dtype != np.uint8 or pixels.ndim != 2
-            or pixels.shape[1] != PIXELS or len(pixels) != len(labels)):
+            or pixels.shape[1] != PIXELS):
         raise DatasetFileError(
             f"{source} is not a CIFAR batch: b'data' must be a uint8 (N, {PIXELS}) array "
             f"with one label per row. {received('path', source)}"
         )
+    labels = _pickled_labels(batch[label_key], source, num_classes, len(pixels))
     return _to_nhwc(pixels), labels
 
 
-def _parse_binary_batch(data, source, is_cifar100, label_mode):
+def _pickled_labels(raw, source, num_classes, count):
+    """The labels of a pickled batch as int64 class ids, each checked.
+
+    `np.asarray(raw, dtype=np.int64)` truncated 2.5 to 2, turned True into 1
+    and raised numpy's own errors for text or huge numbers, so every entry is
+    checked as a Python value first and the first bad one is named.
+    """
+    if isinstance(raw, np.ndarray) and raw.ndim == 1 and raw.dtype.kind in "iu":
+        _check_label_range(raw, source, num_classes)
+        labels = raw.astype(np.int64)
+    elif isinstance(raw, (list, tuple)) or (isinstance(raw, np.ndarray) and raw.ndim >= 1):
+        for index, value in enumerate(raw):
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
+                raise _bad_label(source, index, value, num_classes)
+            if not 0 <= value < num_classes:
+                raise _bad_label(source, index, value, num_classes)
+        labels = np.asarray(raw, dtype=np.int64)
+    else:
+        raise DatasetFileError(
+            f"{source} is not a CIFAR batch: its labels must be a list of integer class ids, "
+            f"found {type(raw).__name__}. {received('path', source)}"
+        )
+    if len(labels) != count:
+        raise DatasetFileError(
+            f"{source} is not a CIFAR batch: {len(labels)} labels for {count} images (one "
+            f"label per row of b'data'). {received('path', source)}"
+        )
+    return labels
+
+
+def _check_label_range(labels, source, num_classes):
+    bad = np.flatnonzero((labels < 0) | (labels >= num_classes))
+    if len(bad):
+        raise _bad_label(source, int(bad[0]), int(labels[bad[0]]), num_classes)
+
+
+def _bad_label(source, index, value, num_classes):
+    return DatasetFileError(
+        f"{source}: image {index} has label {value!r}, which is not a class id (an integer "
+        f"in [0, {num_classes}), as there are {num_classes} class names); the file is corrupt. "
+        f"Received: path={str(source)!r}, label={value!r}"
+    )
+
+
+def _parse_binary_batch(data, source, is_cifar100, label_mode, num_classes):
     # CIFAR-10 records: 1 label byte + 3072 pixel bytes; CIFAR-100: coarse, fine, pixels.
     label_bytes = 2 if is_cifar100 else 1
     record = label_bytes + PIXELS
@@ -222,16 +275,18 @@ def _parse_binary_batch(data, source, is_cifar100, label_mode):
         )
     records = np.frombuffer(data, dtype=np.uint8).reshape(-1, record)
     label_column = 1 if is_cifar100 and label_mode == "fine" else 0
-    return _to_nhwc(records[:, label_bytes:]), records[:, label_column].astype(np.int64)
+    labels = records[:, label_column].astype(np.int64)
+    _check_label_range(labels, source, num_classes)  # one byte reaches 255
+    return _to_nhwc(records[:, label_bytes:]), labels
 
 
 def _pickled_label_names(variant, files, is_cifar100, label_mode, source):
     name = variant.meta_files[0]
     meta = restricted_unpickle(files[name], f"{source}:{name}")
     key = f"{label_mode}_label_names".encode() if is_cifar100 else b"label_names"
-    if not isinstance(meta, dict) or key not in meta:
+    if not isinstance(meta, dict) or not isinstance(meta.get(key), (list, tuple)):
         raise DatasetFileError(
-            f"{source}:{name} has no {key!r} entry; the archive is corrupt. "
+            f"{source}:{name} has no {key!r} list of class names; the archive is corrupt. "
             f"{received('path', str(source))}"
         )
     return tuple(_decode(label) for label in meta[key])

@@ -4,13 +4,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kgen.data.statistics import usable_std
+
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
     """Train, validation and test splits as uint8 NHWC arrays with integer labels.
 
     `mean` and `std` are per-channel statistics of `x_train` in [0, 1] units,
-    the numbers `kgen.models.create(..., mean=, std=)` standardizes with.
+    the numbers `kgen.models.create(..., mean=, std=)` standardizes with; a
+    channel with no spread has std 1, never 0.
     `skipped_files` lists the unreadable image files a folder load with
     `skip_bad=True` left out (empty otherwise).
     """
@@ -44,7 +47,8 @@ class Dataset:
 
 def channel_statistics(images, chunk=8192):
     """Per-channel mean and std of uint8 NHWC images in [0, 1] units, in chunks
-    so a 50,000-image set never becomes one float64 copy."""
+    so a 50,000-image set never becomes one float64 copy. A channel with no
+    spread gets std 1 (`kgen.data.statistics.usable_std`)."""
     channels = images.shape[-1]
     total = np.zeros(channels)
     total_sq = np.zeros(channels)
@@ -56,4 +60,4 @@ def channel_statistics(images, chunk=8192):
         count += len(block)
     mean = total / max(count, 1)
     std = np.sqrt(np.maximum(total_sq / max(count, 1) - mean**2, 0.0))
-    return mean.astype(np.float32), std.astype(np.float32)
+    return mean.astype(np.float32), usable_std(std)

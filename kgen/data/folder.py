@@ -1,7 +1,8 @@
 """`folder:PATH` datasets: `PATH/<class>/<image>` files decoded with Pillow.
 
 Class names are the sorted sub-folder names. Images are decoded on a thread
-pool (Pillow releases the GIL while decoding), converted to RGB and resized to
+pool (Pillow releases the GIL while decoding), converted to RGB (16-bit gray
+keeps its high byte; float images are refused) and resized to
 `image_size`. The decoded arrays are cached as an `.npz` in the data directory,
 keyed by a hash of the folder's file list, sizes and modification times, so a
 second load skips decoding entirely and an edited folder is read again.
@@ -21,9 +22,14 @@ from kgen.data.storage import atomic_write, resolve_data_dir
 from kgen.validation import check_int, check_number, received
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+# Folder names that mean a split, not a class: ROOT/train + ROOT/test passed as
+# ROOT would otherwise become two classes.
+SPLIT_FOLDER_NAMES = ("train", "training", "test", "testing", "val", "valid", "validation")
 DEFAULT_IMAGE_SIZE = (32, 32)  # used when the images do not all share one size
 CACHE_FOLDER = "kgen-folder-cache"
-_CACHE_FORMAT = 1  # bump when the cached arrays change meaning
+_CACHE_FORMAT = 2  # bump when the cached arrays change meaning (2: 16-bit gray scaled, not clipped)
+# Unsigned 16-bit gray modes (PNG, TIFF; little, big and native endian).
+_16_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
 _FILES_PER_TASK = 256  # one thread-pool task decodes this many files: amortizes scheduling
 
 
@@ -64,8 +70,11 @@ def load_folder(
     class_names, train_files = list_images(root)
     test_root = root.parent / "test" if root.name.lower() == "train" else None
     test_files = None
-    if test_root is not None and test_root.is_dir():
-        test_files = _list_test_images(test_root, class_names)
+    if test_root is not None:
+        if test_root.is_symlink() and not test_root.exists():
+            raise _broken_link_error(test_root, "the test folder beside the train folder")
+        if test_root.is_dir():
+            test_files = _list_test_images(test_root, class_names)
 
     cache_path = None
     if cache:
@@ -113,36 +122,112 @@ def _check_image_size(image_size):
         ) from None
 
 
-def _class_folders(root):
-    return sorted(
-        entry.name for entry in os.scandir(root)
-        if entry.is_dir() and not entry.name.startswith(".")
+def _scan(folder):
+    """`(sub-folder names, image entries, broken links)` of `folder`, each sorted.
+
+    Image entries are `(path, size, mtime_ns)`. Hidden sub-folders are left out.
+    Only this one level is read (never recursively), so a link that points back
+    up the tree cannot make the listing loop. A link that loops or points to
+    nothing is reported, not skipped: with an image name it is listed as an
+    image (decoding then names it, and `skip_bad` can leave it out), else it is
+    returned in `broken links` for the caller to refuse.
+    """
+    try:
+        entries = list(os.scandir(folder))
+    except OSError as error:  # unreadable (permissions), or removed meanwhile
+        raise ValueError(
+            f"Cannot list the folder {str(folder)!r} ({type(error).__name__}: {error}). "
+            f"{received('path', str(folder))}"
+        ) from None
+    subfolders, images, broken = [], [], []
+    for entry in entries:
+        is_image = entry.name.lower().endswith(IMAGE_EXTENSIONS)
+        # `is_symlink` comes from the directory listing itself: the extra
+        # `exists` call is paid for links only, not for every image.
+        if entry.is_symlink() and not os.path.exists(entry.path):
+            if is_image:
+                # The link itself is all there is to stat (for the cache key).
+                stat = entry.stat(follow_symlinks=False)
+                images.append((entry.path, stat.st_size, stat.st_mtime_ns))
+            elif not entry.name.startswith("."):
+                broken.append(entry.path)
+        elif entry.is_dir():
+            if not entry.name.startswith("."):
+                subfolders.append(entry.name)
+        elif is_image and entry.is_file():
+            stat = entry.stat()
+            images.append((entry.path, stat.st_size, stat.st_mtime_ns))
+    return sorted(subfolders), sorted(images), sorted(broken)
+
+
+def _broken_link_error(path, role):
+    try:
+        target = f"it points to {os.readlink(path)!r}"
+    except OSError:
+        target = "its target cannot be read"
+    return ValueError(
+        f"{str(path)!r} is a symbolic link that loops or points to nothing ({target}). "
+        f"It stands where {role} is expected, so leaving it out would silently drop data "
+        f"(and renumber the classes after it): fix or remove the link. "
+        f"{received('path', str(path))}"
     )
 
 
-def _image_entries(folder):
-    """`(path, size, mtime_ns)` of the image files in `folder`, sorted by name."""
-    entries = []
-    for entry in os.scandir(folder):
-        if entry.name.lower().endswith(IMAGE_EXTENSIONS) and entry.is_file():
-            stat = entry.stat()
-            entries.append((entry.path, stat.st_size, stat.st_mtime_ns))
-    return sorted(entries)
+def _refuse_broken_links(broken, role):
+    if broken:
+        raise _broken_link_error(broken[0], role)
+
+
+def _refuse_split_folders(root, class_names):
+    """ROOT/train + ROOT/test passed as ROOT would be read as two classes, "test"
+    and "train". Only refused when every sub-folder is a split name, so a real
+    class called "train" (say, among "bus" and "car") still loads."""
+    folded = {name.casefold() for name in class_names}
+    if not folded or not folded <= set(SPLIT_FOLDER_NAMES) or not folded & {"train", "training"}:
+        return
+    train_name = next(name for name in class_names if name.casefold() in ("train", "training"))
+    train = root / train_name
+    subfolders, loose, _ = _scan(train)
+    detail = ""
+    if loose and not subfolders:
+        detail = (f" The images lie directly in {str(train)!r} ({len(loose)} file(s)): move "
+                  "each class's images into its own sub-folder first.")
+    raise ValueError(
+        f"Image folder {str(root)!r} holds the split folders {list(class_names)} where one "
+        f"sub-folder per class is expected, so the splits would be read as classes. Expected "
+        f"layout: {train}/<class>/<image>.jpg, optionally with {root / 'test'}/<class>/"
+        f"<image>.jpg beside it as the test split; then load the train folder: "
+        f"folder:{train}.{detail} {received('path', str(root))}"
+    )
+
+
+def _warn_loose_images(loose, folder):
+    warnings.warn(
+        f"{len(loose)} image file(s) in {str(folder)!r} are not in a class folder and are "
+        f"left out (e.g. {os.path.basename(loose[0][0])!r}); classes are the sub-folders.",
+        stacklevel=5,
+    )
 
 
 def list_images(root):
     """Class names and `[(path, size, mtime_ns, label)]` of a class-per-folder tree."""
-    class_names = _class_folders(root)
+    class_names, loose, broken = _scan(root)
+    _refuse_broken_links(broken, "a class folder")
+    _refuse_split_folders(root, class_names)
     if len(class_names) < 2:
         found = f"only {class_names[0]!r}" if class_names else "none"
-        raise ValueError(
-            f"Image folder {str(root)!r} needs one sub-folder per class and at least two "
-            f"classes (PATH/<class>/<image>.jpg); found {found}. "
-            f"{received('path', str(root))}"
-        )
+        message = (f"Image folder {str(root)!r} needs one sub-folder per class and at least two "
+                   f"classes ({root}/<class>/<image>.jpg); found {found}.")
+        if loose:
+            message += (f" {len(loose)} image file(s) lie directly in {str(root)!r}, where class "
+                        f"folders are expected: move each class's images into its own "
+                        f"sub-folder ({root}/<class>/<image>.jpg).")
+        raise ValueError(f"{message} {received('path', str(root))}")
+    if loose:
+        _warn_loose_images(loose, root)
     files = []
     for label, name in enumerate(class_names):
-        entries = _image_entries(root / name)
+        entries = _scan(root / name)[1]
         if not entries:
             raise ValueError(
                 f"Class folder {str(root / name)!r} holds no images with an extension "
@@ -153,17 +238,40 @@ def list_images(root):
 
 
 def _list_test_images(test_root, class_names):
-    test_classes = _class_folders(test_root)
+    test_classes, loose, broken = _scan(test_root)
+    _refuse_broken_links(broken, "a class folder of the test split")
     unknown = sorted(set(test_classes) - set(class_names))
     if unknown:
         raise ValueError(
             f"Test folder {str(test_root)!r} has classes the train folder lacks: {unknown}. "
             f"{received('path', str(test_root))}"
         )
+    expected = (f"{test_root}/<class>/<image>.jpg with the train folder's class names "
+                f"({', '.join(class_names[:5])}{', ...' if len(class_names) > 5 else ''})")
+    if not test_classes:
+        if loose:
+            raise ValueError(
+                f"Test folder {str(test_root)!r} holds {len(loose)} image file(s) directly but "
+                f"no class folders, so their labels are unknown; expected {expected}. "
+                f"{received('path', str(test_root))}"
+            )
+        raise ValueError(
+            f"Test folder {str(test_root)!r} holds no images, so the test split would be "
+            f"empty. Put the test images in {expected}, or remove the empty folder to carve "
+            f"`test_split` off the train images instead. {received('path', str(test_root))}"
+        )
+    if loose:
+        _warn_loose_images(loose, test_root)
     files = []
     for name in test_classes:
+        entries = _scan(test_root / name)[1]
+        if not entries:
+            raise ValueError(
+                f"Class folder {str(test_root / name)!r} holds no images with an extension "
+                f"in {IMAGE_EXTENSIONS}. {received('path', str(test_root))}"
+            )
         label = class_names.index(name)
-        files.extend((*entry, label) for entry in _image_entries(test_root / name))
+        files.extend((*entry, label) for entry in entries)
     return files
 
 
@@ -172,16 +280,71 @@ def _list_test_images(test_root, class_names):
 
 def _decode_file(path, image_size):
     """One image as an (H, W, 3) uint8 array at `image_size` (or its own size)."""
-    with Image.open(path) as image:
+    with _open_image(path) as image:
         if image_size is not None and image.format == "JPEG":
             # Lets libjpeg decode at 1/2, 1/4 or 1/8 scale when that is still
             # at least `image_size`: far less work for large photos.
             image.draft("RGB", (image_size[1], image_size[0]))
-        image = image.convert("RGB")
+        _check_pixel_count(image)
+        image = _to_8_bits(image).convert("RGB")
         if image_size is not None and image.size != (image_size[1], image_size[0]):
             # Pillow's resize filters antialias when shrinking.
             image = image.resize((image_size[1], image_size[0]), Image.Resampling.BILINEAR)
         return np.asarray(image)
+
+
+def _open_image(path):
+    try:
+        return Image.open(path)
+    except OSError:
+        if os.path.islink(path) and not os.path.exists(path):
+            raise ValueError(
+                f"is a symbolic link that loops or points to nothing (-> "
+                f"{os.readlink(path)!r}). Received: path={path!r}"
+            ) from None
+        raise
+
+
+def _check_pixel_count(image):
+    """Pillow only warns between `Image.MAX_IMAGE_PIXELS` and twice that (and
+    errors above), so a small, highly compressed file could still expand to
+    gigabytes in every decoding thread at once: kgen refuses from the limit on.
+    Checked after `draft`, so a large JPEG that decodes scaled down passes."""
+    limit = Image.MAX_IMAGE_PIXELS
+    width, height = image.size
+    if limit and width * height > limit:
+        raise ValueError(
+            f"is {width}x{height} = {width * height} pixels, above the decompression-bomb "
+            f"limit of {limit} pixels (PIL.Image.MAX_IMAGE_PIXELS; raise it if such images "
+            f"are genuine). Received: size={image.size}"
+        )
+
+
+def _to_8_bits(image):
+    """Maps 16-bit grayscale to 8 bits; refuses what 8 bits cannot represent.
+
+    Pillow's own `convert` clips 16-bit values at 255, so a full-range 16-bit
+    image came out 99.6% white. Keeping the high byte (`>> 8`) is what Pillow
+    does itself for 16-bit RGB PNGs and what torchvision's `convert_image_dtype`
+    does for uint16 -> uint8, so gray and colour 16-bit files agree.
+    """
+    if image.mode == "F":
+        raise ValueError(
+            "holds 32-bit floating-point pixels, which have no fixed range to map to 8 bits; "
+            "save it as an 8- or 16-bit image. Received: mode='F'"
+        )
+    if image.mode not in _16_BIT_MODES and image.mode != "I":
+        return image
+    pixels = np.asarray(image)
+    if image.mode == "I":  # 32-bit signed: only its 16-bit subset is a known scale
+        low, high = int(pixels.min()), int(pixels.max())
+        if low < 0 or high > 65535:
+            raise ValueError(
+                "holds 32-bit integer pixels outside the 16-bit range 0..65535, which cannot "
+                "be mapped to 8 bits without guessing their scale. "
+                f"Received: mode='I', min={low}, max={high}"
+            )
+    return Image.fromarray((pixels >> 8).astype(np.uint8))
 
 
 def _resize(image, image_size):
@@ -222,7 +385,7 @@ def _decode_all(train_files, test_files, image_size, skip_bad, num_workers):
         more = f"\n  ... and {len(bad) - 10} more" if len(bad) > 10 else ""
         raise ValueError(
             f"{len(bad)} image file(s) could not be read:\n{listing}{more}\n"
-            "Fix or remove them, or pass `skip_bad=True` to leave them out. "
+            "Fix or remove them, or pass `skip_bad=True` (CLI: --skip-bad) to leave them out. "
             f"Received: skip_bad={skip_bad}"
         )
     if image_size is None:

@@ -8,6 +8,7 @@ checked by their IDX headers and sizes.
 
 import gzip
 import hashlib
+import math
 import zlib
 
 import numpy as np
@@ -34,6 +35,10 @@ FASHION_CLASS_NAMES = (
 # IDX magic numbers: 0x00000801 = unsigned byte, rank 1; 0x00000803 = rank 3.
 _IDX_LABELS_MAGIC = 2049
 _IDX_IMAGES_MAGIC = 2051
+# Most bytes a gzipped IDX file may inflate to. The Fashion-MNIST files carry no
+# published checksum, so this cap is what stops a gzip bomb: the largest real
+# file (train images) holds 47 MB.
+MAX_IDX_BYTES = 256 * 2**20
 
 
 def load_mnist(data_dir=None, pad_to_32=False, rgb=False):
@@ -68,32 +73,55 @@ def load_fashion_mnist(data_dir=None, pad_to_32=False, rgb=False):
 
 
 def read_idx(path, images):
-    """Parses a gzipped IDX file of uint8 images (N, H, W) or labels (N,)."""
+    """Parses a gzipped IDX file of uint8 images (N, H, W) or labels (N,).
+
+    Inflates the header first and then exactly the bytes it promises, plus one
+    to detect more: a gzip stream never inflates past `MAX_IDX_BYTES`.
+    """
+    rank = 3 if images else 1
+    header_size = 4 * (1 + rank)
     try:
         with gzip.open(path, "rb") as handle:
-            raw = handle.read()
+            header = handle.read(header_size)
+            shape = _idx_shape(header, header_size, rank, images, path)
+            expected = math.prod(shape)  # Python int: three 32-bit sizes overflow int64
+            if expected > MAX_IDX_BYTES:
+                raise DatasetFileError(
+                    f"{path} promises {shape} values ({expected} bytes), more than the "
+                    f"{MAX_IDX_BYTES}-byte cap for an IDX file (the largest Fashion-MNIST "
+                    f"file holds 47 MB): it is not a genuine dataset file. "
+                    f"{received('path', str(path))}"
+                )
+            raw = handle.read(expected + 1)
+    except DatasetFileError:
+        raise
     except (OSError, EOFError, zlib.error) as error:
         raise DatasetFileError(
             f"{path} is corrupt or truncated ({type(error).__name__}: {error}). "
             f"Delete it and place it again. {received('path', str(path))}"
         ) from None
-    rank = 3 if images else 1
-    header_size = 4 * (1 + rank)
-    magic = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else None
+    if len(raw) > expected:
+        raise DatasetFileError(
+            f"{path} holds more data than its header promises ({shape} values); it is "
+            f"corrupt or not a genuine IDX file. {received('path', str(path))}"
+        )
+    if len(raw) < expected:
+        raise DatasetFileError(
+            f"{path} is truncated: its header promises {shape} values but it holds "
+            f"{len(raw)}. {received('path', str(path))}"
+        )
+    return np.frombuffer(raw, dtype=np.uint8).reshape(shape)
+
+
+def _idx_shape(header, header_size, rank, images, path):
+    magic = int.from_bytes(header[:4], "big") if len(header) >= 4 else None
     expected_magic = _IDX_IMAGES_MAGIC if images else _IDX_LABELS_MAGIC
-    if magic != expected_magic or len(raw) < header_size:
+    if magic != expected_magic or len(header) < header_size:
         raise DatasetFileError(
             f"{path} is not an IDX {'image' if images else 'label'} file (magic number "
             f"{magic}, expected {expected_magic}). {received('path', str(path))}"
         )
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(rank))
-    body = np.frombuffer(raw, dtype=np.uint8, offset=header_size)
-    if body.size != int(np.prod(shape)):
-        raise DatasetFileError(
-            f"{path} is truncated: its header promises {shape} values but it holds "
-            f"{body.size}. {received('path', str(path))}"
-        )
-    return body.reshape(shape)
+    return tuple(int.from_bytes(header[4 + 4 * i: 8 + 4 * i], "big") for i in range(rank))
 
 
 def _check_sha256(path, expected):
@@ -125,13 +153,26 @@ def _finish(arrays, class_names, pad_to_32, rgb, source):
             )
         arrays[key] = _shape_images(images, pad_to_32, rgb)
     for key, images_key in (("y_train", "x_train"), ("y_test", "x_test")):
-        labels = np.asarray(arrays[key]).reshape(-1).astype(np.int64)
+        labels = np.asarray(arrays[key]).reshape(-1)
+        if labels.dtype.kind not in "iu":
+            raise DatasetFileError(
+                f"{source}: {key} must hold integer class ids, found dtype {labels.dtype}. "
+                f"{received('path', str(source))}"
+            )
         if len(labels) != len(arrays[images_key]):
             raise DatasetFileError(
                 f"{source}: {len(labels)} labels for {len(arrays[images_key])} images in "
                 f"{key}. {received('path', str(source))}"
             )
-        arrays[key] = labels
+        bad = np.flatnonzero((labels < 0) | (labels >= len(class_names)))
+        if len(bad):
+            value = int(labels[bad[0]])
+            raise DatasetFileError(
+                f"{source}: {key}[{bad[0]}] is {value}, not a class id in "
+                f"[0, {len(class_names)}); the file is corrupt. "
+                f"Received: path={str(source)!r}, label={value}"
+            )
+        arrays[key] = labels.astype(np.int64)
     return arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"], class_names
 
 

@@ -1,10 +1,12 @@
 """Reading downloaded archives without trusting them.
 
-Two rules: no archive member is ever written to disk (members are read in
+Three rules: no archive member is ever written to disk (members are read in
 memory with `tarfile.extractfile`, and any member whose path is absolute,
-climbs out with `..`, or is a link or device refuses the whole archive), and no
-pickle is ever loaded with plain `pickle.load`: `restricted_unpickle` resolves
-only the three numpy names a CIFAR batch needs to rebuild its arrays.
+climbs out with `..`, or is a link or device refuses the whole archive); no
+member is inflated past a size cap (`MAX_MEMBER_BYTES`, `MAX_ARCHIVE_BYTES`,
+checked on each header before its data is read or skipped); and no pickle is
+ever loaded with plain `pickle.load`: `restricted_unpickle` resolves only the
+three numpy names a CIFAR batch needs to rebuild its arrays.
 """
 
 import io
@@ -17,6 +19,13 @@ import numpy as np
 
 from kgen.data.storage import DatasetFileError
 from kgen.validation import received
+
+# Size caps, checked against each tar header before its data is inflated: a
+# small .tar.gz can declare (and hold) gigabytes of zeros. The largest member of
+# any archive kgen reads is CIFAR-100's `train` pickle, about 160 MB; a whole
+# archive unpacks to at most about 185 MB. Both caps leave a 3x or larger margin.
+MAX_MEMBER_BYTES = 512 * 2**20
+MAX_ARCHIVE_BYTES = 1024 * 2**20
 
 # Only what numpy's ndarray pickle refers to. dict, list, bytes, str and int
 # are pickle opcodes, not classes, so they need no entry here.
@@ -95,18 +104,43 @@ def check_member_is_safe(member, archive):
         )
 
 
+def check_member_size(member, archive, total):
+    """Refuses a member above `MAX_MEMBER_BYTES`, or one that takes the members
+    read so far (`total` bytes, this one included) above `MAX_ARCHIVE_BYTES`."""
+    if member.size > MAX_MEMBER_BYTES:
+        reason = (f"is {member.size} bytes, more than the {MAX_MEMBER_BYTES}-byte cap for "
+                  "one member")
+    elif total > MAX_ARCHIVE_BYTES:
+        reason = (f"takes the members up to {total} bytes, more than {MAX_ARCHIVE_BYTES} "
+                  "bytes in all (the cap for a whole archive)")
+    else:
+        return
+    raise UnsafeArchiveError(
+        f"Refusing archive {archive}: member {member.name!r} {reason}; no dataset kgen "
+        "reads comes near that, so the archive is not the official one (or would inflate "
+        "to gigabytes). Delete the file and download it again from the official source. "
+        f"Received: member={member.name!r}"
+    )
+
+
 def read_tar_members(archive, wanted):
     """`{name: bytes}` for each member name in `wanted`, read in memory.
 
-    Every member is checked with `check_member_is_safe`, wanted or not, so a
+    Every member is checked with `check_member_is_safe` and `check_member_size`,
+    wanted or not (tarfile inflates the members it skips over, too), so a
     tampered archive is refused as a whole.
     """
     wanted = set(wanted)
     found = {}
+    total = 0
     try:
         with tarfile.open(archive, mode="r:*") as tar:
+            # Iteration reads one header at a time; a member's data is only
+            # inflated when it is read, or skipped on the next step.
             for member in tar:
                 check_member_is_safe(member, archive)
+                total += member.size
+                check_member_size(member, archive, total)
                 if member.name in wanted and member.isfile():
                     found[member.name] = tar.extractfile(member).read()
     except DatasetFileError:

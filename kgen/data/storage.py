@@ -8,7 +8,6 @@ under the final name.
 
 import hashlib
 import os
-import shutil
 import tempfile
 import urllib.request
 from pathlib import Path
@@ -16,6 +15,11 @@ from pathlib import Path
 from kgen.validation import received
 
 DOWNLOAD_TIMEOUT_S = 30  # per socket operation; a dead network fails fast
+# Most bytes one download may write. The largest official file kgen fetches is
+# cifar-100-python.tar.gz, 169 MB; a wrong URL or a hostile server is cut off
+# here instead of filling the disk.
+MAX_DOWNLOAD_BYTES = 1024 * 2**20
+_BLOCK_BYTES = 1 << 20
 
 
 class DatasetFileError(ValueError):
@@ -65,7 +69,11 @@ def check_md5(path, expected_md5):
 
 
 def download(url, destination, timeout=DOWNLOAD_TIMEOUT_S):
-    """Fetches `url` to `destination` through a temporary file renamed atomically."""
+    """Fetches `url` to `destination` through a temporary file renamed atomically.
+
+    Refuses (`DatasetFileError`) a response that announces or delivers more
+    than `MAX_DOWNLOAD_BYTES`.
+    """
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(
@@ -75,12 +83,32 @@ def download(url, destination, timeout=DOWNLOAD_TIMEOUT_S):
         with os.fdopen(handle, "wb") as output, urllib.request.urlopen(
             url, timeout=timeout
         ) as response:
-            shutil.copyfileobj(response, output, length=1 << 20)
+            _copy_at_most(response, output, MAX_DOWNLOAD_BYTES, url)
         os.replace(temporary, destination)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return destination
+
+
+def _copy_at_most(response, output, limit, url):
+    def too_large(detail):
+        return DatasetFileError(
+            f"Refusing the download of {url}: it {detail} {limit} bytes, the cap for one "
+            f"dataset file (kgen.data.storage.MAX_DOWNLOAD_BYTES), so it is not the dataset "
+            f"file. Received: url={url!r}"
+        )
+
+    headers = getattr(response, "headers", None) or {}  # file-like responses have none
+    announced = headers.get("Content-Length")
+    if announced and announced.isdigit() and int(announced) > limit:
+        raise too_large(f"announces {announced} bytes, more than")
+    written = 0
+    while block := response.read(min(_BLOCK_BYTES, limit + 1 - written)):
+        written += len(block)
+        if written > limit:
+            raise too_large("delivers more than")
+        output.write(block)
 
 
 def fetch(filename, url, data_dir, expected_md5=None, subdir=None, dataset=None):

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from kgen.validation import check_seed
+
 
 class RandomImageLayer(keras.layers.Layer):
     """A batched image augmentation that is the identity at inference.
@@ -19,6 +21,9 @@ class RandomImageLayer(keras.layers.Layer):
 
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
+        # Keras' SeedGenerator takes Python ints only (not NumPy's), and each
+        # backend overflows differently past 2**31.
+        seed = check_seed("seed", seed)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.supports_masking = True

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from kgen.validation import check_rate
+from kgen.validation import check_rate, check_seed
 
 
 @keras.saving.register_keras_serializable(package="kgen")
@@ -17,8 +17,10 @@ class DropConnectDense(keras.layers.Dense):
     """
 
     def __init__(self, units, rate=0.5, seed=None, **kwargs):
+        rate = check_rate("rate", rate)
+        seed = check_seed("seed", seed)
         super().__init__(units, **kwargs)
-        self.rate = check_rate("rate", rate)
+        self.rate = rate
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 

@@ -1,13 +1,12 @@
 """Random erasing with torchvision's sampling (Zhong et al. 2017)."""
 
 import math
-from numbers import Real
 
 import keras
 from keras import ops
 
 from kgen.layers.base import RandomImageLayer
-from kgen.validation import check_probability, check_range_pair
+from kgen.validation import check_erasing_value, check_probability, check_range_pair
 
 # torchvision gives up after this many rejected boxes and leaves the image alone.
 MAX_ATTEMPTS = 10
@@ -45,23 +44,7 @@ class RandomErasing(RandomImageLayer):
         self.p = check_probability("p", p)
         self.scale = check_range_pair("scale", scale, low=0.0, high=1.0)
         self.ratio = check_range_pair("ratio", ratio, low=0.0, strictly_positive=True)
-        if isinstance(value, str):
-            if value != "random":
-                raise ValueError(
-                    f'`value` must be a number, a per-channel tuple or "random". '
-                    f"Received: value={value!r}"
-                )
-        elif isinstance(value, Real):
-            value = float(value)
-        else:
-            try:
-                value = tuple(float(v) for v in value)
-            except TypeError:
-                raise ValueError(
-                    f'`value` must be a number, a per-channel tuple or "random". '
-                    f"Received: value={value!r}"
-                ) from None
-        self.value = value
+        self.value = check_erasing_value("value", value)
 
     def build(self, input_shape):
         super().build(input_shape)

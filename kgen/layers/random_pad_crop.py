@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from kgen.layers.base import RandomImageLayer
-from kgen.validation import check_choice, check_int
+from kgen.validation import MAX_IMAGE_SIDE, check_choice, check_int
 
 PAD_MODES = ("constant", "reflect")
 
@@ -26,7 +26,7 @@ class RandomPadCrop(RandomImageLayer):
 
     def __init__(self, padding=4, mode="constant", seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
-        self.padding = check_int("padding", padding, minimum=0)
+        self.padding = check_int("padding", padding, minimum=0, maximum=MAX_IMAGE_SIDE)
         self.mode = check_choice("mode", mode, PAD_MODES)
 
     def build(self, input_shape):

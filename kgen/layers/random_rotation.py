@@ -25,7 +25,7 @@ import keras
 from keras import ops
 
 from kgen.layers.base import RandomImageLayer
-from kgen.validation import check_number
+from kgen.validation import check_float32, check_number
 
 
 @keras.saving.register_keras_serializable(package="kgen")
@@ -48,7 +48,7 @@ class RandomRotation(RandomImageLayer):
     def __init__(self, degrees=5.0, fill_value=0.0, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.degrees = check_number("degrees", degrees, minimum=0.0, maximum=180.0)
-        self.fill_value = check_number("fill_value", fill_value)
+        self.fill_value = check_float32("fill_value", fill_value)
 
     def get_random_transformation(self, images):
         batch_size = ops.shape(images)[0]

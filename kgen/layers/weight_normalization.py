@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from kgen.validation import check_float32
+
 
 @keras.saving.register_keras_serializable(package="kgen")
 class WeightNormalization(keras.layers.Wrapper):
@@ -28,6 +30,7 @@ class WeightNormalization(keras.layers.Wrapper):
                 "WeightNormalization wraps keras.layers.Conv2D or keras.layers.Dense. "
                 f"Received: layer={layer!r}"
             )
+        epsilon = check_float32("epsilon", epsilon, minimum=0.0, min_inclusive=False)
         super().__init__(layer, **kwargs)
         self.epsilon = epsilon
 
@@ -88,6 +91,7 @@ def initialize_weight_normalization(model, images, epsilon=1e-6):
     pre-activation output on `images` with `g = 1`, so that every unit starts
     with zero mean and unit variance on that batch.
     """
+    epsilon = check_float32("epsilon", epsilon, minimum=0.0, min_inclusive=False)
     wrapped = [layer for layer in model._flatten_layers() if isinstance(layer, WeightNormalization)]
     for layer in wrapped:
         feature_model = keras.Model(model.inputs, layer.input)

@@ -1,6 +1,7 @@
 """The one CNN builder behind every kgen preset."""
 
 import math
+from numbers import Integral
 
 import keras
 
@@ -16,7 +17,14 @@ from kgen.layers import (
     WeightNormalization,
 )
 from kgen.models.config import ModelConfig
-from kgen.validation import check_int
+from kgen.validation import (
+    MAX_CHANNELS,
+    MAX_IMAGE_SIDE,
+    check_int,
+    check_per_channel,
+    check_sequence,
+    received,
+)
 
 # PyTorch's defaults, which the course's numbers were measured with: Keras'
 # BatchNormalization defaults to momentum 0.99 and epsilon 1e-3.
@@ -37,7 +45,8 @@ def build_cnn(config, input_shape=(32, 32, 3), num_classes=10, mean=None, std=No
         input_shape: `(height, width, channels)`.
         num_classes: number of output logits.
         mean, std: per-channel statistics of the training images in [0, 1]
-            units (`kgen.data` computes them). Default 0.5 and 0.25 per channel.
+            units (`kgen.data` computes them): one number or one per channel,
+            the mean in [0, 1] and the std in (0, 1]. Default 0.5 and 0.25.
         extra_augmentation: more training-only layers (for example keras-cv's
             `RandomCutout`), applied after kgen's own augmentation.
         name: the model's name.
@@ -45,12 +54,25 @@ def build_cnn(config, input_shape=(32, 32, 3), num_classes=10, mean=None, std=No
     if not isinstance(config, ModelConfig):
         raise TypeError(f"`config` must be a kgen.models.ModelConfig. Received: config={config!r}")
     input_shape = _check_input_shape(input_shape)
-    num_classes = check_int("num_classes", num_classes, minimum=2)
+    original_mean, original_std = mean, std
+    num_classes = check_int("num_classes", num_classes, minimum=2, maximum=MAX_CHANNELS)
     channels = input_shape[-1]
-    mean = _per_channel("mean", 0.5 if mean is None else mean, channels)
-    std = _per_channel("std", 0.25 if std is None else std, channels)
-    if min(std) <= 0:
-        raise ValueError(f"`std` must be positive. Received: std={std}")
+    mean = check_per_channel("mean", 0.5 if mean is None else mean, channels)
+    std = check_per_channel("std", 0.25 if std is None else std, channels,
+                            minimum=0.0, min_inclusive=False)
+    # Statistics of pixels in [0, 1] lie in [0, 1], and their spread is at most 0.5
+    # (std 1 is `scaling="unit"`, the identity). Larger numbers are statistics in
+    # 0..255 units, which would map every image to nearly one constant.
+    for name, values, original, interval in (("mean", mean, original_mean, "[0, 1]"),
+                                             ("std", std, original_std, "(0, 1]")):
+        if min(values) < 0.0 or max(values) > 1.0:
+            raise ValueError(
+                f"`{name}` must lie in {interval}: it is a statistic of pixels in [0, 1] "
+                f"units (divide statistics of 0..255 pixels by 255). "
+                f"{received(name, original)}"
+            )
+    extra_augmentation = check_sequence("extra_augmentation", extra_augmentation)
+    _check_downsampling(config, input_shape)
 
     # === Functional Model ===
     inputs = keras.Input(shape=input_shape, dtype="uint8", name="images")
@@ -212,24 +234,41 @@ def _kernel_arguments(config):
 
 
 def _check_input_shape(input_shape):
+    expected = "`input_shape` must be (height, width, channels) of positive integers"
+    if isinstance(input_shape, (str, bytes, dict)):
+        raise TypeError(f"{expected}. {received('input_shape', input_shape)}")
     try:
-        shape = tuple(int(d) for d in input_shape)
-    except (TypeError, ValueError):
+        shape = tuple(input_shape)
+    except TypeError:
+        raise TypeError(f"{expected}. {received('input_shape', input_shape)}") from None
+    if len(shape) != 3:
+        raise ValueError(f"{expected}. {received('input_shape', input_shape)}")
+    # int() would quietly turn 32.5 into 32 and "32" into 32.
+    if any(isinstance(size, bool) or not isinstance(size, Integral) for size in shape):
+        raise TypeError(f"{expected}. {received('input_shape', input_shape)}")
+    limits = (MAX_IMAGE_SIDE, MAX_IMAGE_SIDE, MAX_CHANNELS)
+    if any(size < 1 or size > limit for size, limit in zip(shape, limits)):
         raise ValueError(
-            f"`input_shape` must be (height, width, channels). Received: input_shape={input_shape!r}"
-        ) from None
-    if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(
-            f"`input_shape` must be (height, width, channels) of positive sizes. "
-            f"Received: input_shape={input_shape!r}"
+            f"{expected}, at most {MAX_IMAGE_SIDE} x {MAX_IMAGE_SIDE} pixels and "
+            f"{MAX_CHANNELS} channels. {received('input_shape', input_shape)}"
         )
-    return shape
+    return tuple(int(size) for size in shape)
 
 
-def _per_channel(name, value, channels):
-    values = [float(value)] * channels if isinstance(value, (int, float)) else [float(v) for v in value]
-    if len(values) != channels:
-        raise ValueError(
-            f"`{name}` needs one value per channel ({channels}). Received: {name}={value!r}"
-        )
-    return values
+def _check_downsampling(config, input_shape):
+    """Each max-pooling stage halves the resolution, rounding down; a stage that
+    would pool a 1-pixel-wide feature map fails deep inside Keras, so say it here."""
+    size = min(input_shape[0], input_shape[1])
+    for index, stage in enumerate(config.stages):
+        if stage.downsample == "stride":
+            size = (size + 1) // 2
+        elif stage.downsample == "maxpool":
+            if size < 2:
+                pools = sum(s.downsample == "maxpool" for s in config.stages)
+                raise ValueError(
+                    f"`input_shape` is too small for the `stages`: stage {index} would "
+                    f"max-pool a 1-pixel feature map ({pools} stages halve the resolution). "
+                    f"Use larger images or fewer downsampling stages. "
+                    f"{received('input_shape', input_shape)}"
+                )
+            size //= 2

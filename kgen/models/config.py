@@ -4,12 +4,22 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from kgen.validation import (
+    MAX_BATCH_SIZE,
+    MAX_CHANNELS,
+    MAX_CONVOLUTIONS,
+    MAX_EPOCHS,
+    MAX_IMAGE_SIDE,
+    check_bool,
     check_choice,
+    check_erasing_value,
+    check_float32,
     check_int,
     check_number,
     check_probability,
     check_range_pair,
     check_rate,
+    check_sequence,
+    received,
 )
 
 NORMALIZATIONS = ("none", "batch", "layer", "instance", "group", "weight")
@@ -47,9 +57,10 @@ class Stage:
     dropout: float = 0.0
 
     def __post_init__(self):
-        check_int("width", self.width, minimum=1)
-        check_int("convs", self.convs, minimum=1)
-        check_int("blocks", self.blocks, minimum=1)
+        object.__setattr__(self, "width", check_int("width", self.width, 1, MAX_CHANNELS))
+        object.__setattr__(self, "convs", check_int("convs", self.convs, 1, MAX_CONVOLUTIONS))
+        object.__setattr__(self, "blocks", check_int("blocks", self.blocks, 1, MAX_CONVOLUTIONS))
+        object.__setattr__(self, "residual", check_bool("residual", self.residual))
         check_choice("downsample", self.downsample, DOWNSAMPLES)
         check_rate("dropout", self.dropout)
 
@@ -69,6 +80,7 @@ class Erasing:
         object.__setattr__(
             self, "ratio", check_range_pair("ratio", self.ratio, strictly_positive=True)
         )
+        object.__setattr__(self, "value", check_erasing_value("value", self.value))
 
 
 @dataclass(frozen=True)
@@ -86,11 +98,14 @@ class Augmentation:
 
     def __post_init__(self):
         check_choice("flip", self.flip, FLIPS)
-        check_int("pad_crop", self.pad_crop, minimum=0)
+        check_int("pad_crop", self.pad_crop, minimum=0, maximum=MAX_IMAGE_SIDE)
         check_choice("pad_mode", self.pad_mode, PAD_MODES)
         check_number("rotation_degrees", self.rotation_degrees, minimum=0.0, maximum=180.0)
         if isinstance(self.erasing, dict):
-            object.__setattr__(self, "erasing", Erasing(**self.erasing))
+            object.__setattr__(self, "erasing", from_fields(Erasing, self.erasing, "erasing field"))
+        elif self.erasing is not None and not isinstance(self.erasing, Erasing):
+            raise TypeError(f"`erasing` must be None, an Erasing or a table of its fields. "
+                            f"{received('erasing', self.erasing)}")
 
     @property
     def active(self):
@@ -124,27 +139,52 @@ class ModelConfig:
     augmentation: Augmentation = field(default_factory=Augmentation)
 
     def __post_init__(self):
-        stages = tuple(Stage(**s) if isinstance(s, dict) else s for s in self.stages)
-        if not stages or not all(isinstance(s, Stage) for s in stages):
-            raise ValueError(f"`stages` must be a non-empty list of Stage. Received: stages={self.stages!r}")
-        object.__setattr__(self, "stages", stages)
-        object.__setattr__(self, "head_units", tuple(self.head_units))
+        object.__setattr__(self, "stages", _check_stages(self.stages))
+        head_units = check_sequence("head_units", self.head_units)
+        object.__setattr__(self, "head_units", tuple(
+            check_int("head_units", units, minimum=1, maximum=MAX_CHANNELS) for units in head_units
+        ))
         if isinstance(self.augmentation, dict):
-            object.__setattr__(self, "augmentation", Augmentation(**self.augmentation))
+            object.__setattr__(self, "augmentation",
+                               from_fields(Augmentation, self.augmentation, "augmentation field"))
+        elif not isinstance(self.augmentation, Augmentation):
+            raise TypeError(f"`augmentation` must be an Augmentation or a table of its fields. "
+                            f"{received('augmentation', self.augmentation)}")
         check_number("width_multiplier", self.width_multiplier, minimum=0.0, min_inclusive=False)
-        check_int("stem_width", self.stem_width, minimum=0)
+        check_int("stem_width", self.stem_width, minimum=0, maximum=MAX_CHANNELS)
         check_choice("block_order", self.block_order, BLOCK_ORDERS)
         check_choice("normalization", self.normalization, NORMALIZATIONS)
-        check_int("norm_groups", self.norm_groups, minimum=1)
+        check_int("norm_groups", self.norm_groups, minimum=1, maximum=MAX_CHANNELS)
         check_choice("activation", self.activation, ACTIVATIONS)
         check_choice("initializer", self.initializer, INITIALIZERS)
-        check_number("l2", self.l2, minimum=0.0)
+        check_float32("l2", self.l2, minimum=0.0)
+        object.__setattr__(self, "residual", check_bool("residual", self.residual))
         check_choice("head", self.head, HEADS)
-        for units in self.head_units:
-            check_int("head_units", units, minimum=1)
         check_rate("head_dropout", self.head_dropout)
         check_rate("drop_connect", self.drop_connect)
-        check_number("logit_scale", self.logit_scale, minimum=0.0, min_inclusive=False)
+        check_float32("logit_scale", self.logit_scale, minimum=0.0, min_inclusive=False)
+        self._check_scaled_widths()
+        convolutions = sum(s.blocks * s.convs for s in self.stages) + (1 if self.stem_width else 0)
+        if convolutions > MAX_CONVOLUTIONS:
+            raise ValueError(
+                f"`stages` make {convolutions} convolutions, more than the {MAX_CONVOLUTIONS} "
+                f"kgen builds (blocks x convs summed over the stages). "
+                f"{received('stages', self.stages)}"
+            )
+
+    def _check_scaled_widths(self):
+        """Every width times `width_multiplier` must be a channel count a layer can
+        have: 1e308 would overflow to infinity, 1e6 asks for millions of channels."""
+        widths = [("stem", self.stem_width)] if self.stem_width else []
+        widths += [(f"stage {index}", stage.width) for index, stage in enumerate(self.stages)]
+        for where, width in widths:
+            # A product past float range is inf, still larger than the cap.
+            if width * float(self.width_multiplier) > MAX_CHANNELS:
+                raise ValueError(
+                    f"`width_multiplier` makes the {where} (width {width}) wider than the "
+                    f"{MAX_CHANNELS} channels a layer may have. "
+                    f"{received('width_multiplier', self.width_multiplier)}"
+                )
 
     def scaled_width(self, width):
         return max(1, round(width * self.width_multiplier))
@@ -171,17 +211,21 @@ class TrainConfig:
 
     def __post_init__(self):
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        check_number("learning_rate", self.learning_rate, minimum=0.0, min_inclusive=False)
-        check_number("weight_decay", self.weight_decay, minimum=0.0)
+        # Divergence at a huge but finite learning rate is a result a study may
+        # want to record (tests/test_cli.py trains at 1e30); past float32 it is
+        # infinity in the optimizer from the first step.
+        check_float32("learning_rate", self.learning_rate, minimum=0.0, min_inclusive=False)
+        check_float32("weight_decay", self.weight_decay, minimum=0.0)
         check_number("momentum", self.momentum, minimum=0.0, maximum=1.0, max_inclusive=False)
         check_choice("schedule", self.schedule, SCHEDULES)
         check_number("gamma", self.gamma, minimum=0.0, maximum=1.0, min_inclusive=False)
-        check_number("warmup_epochs", self.warmup_epochs, minimum=0.0)
-        check_int("batch_size", self.batch_size, minimum=1)
-        check_int("epochs", self.epochs, minimum=1)
+        check_number("warmup_epochs", self.warmup_epochs, minimum=0.0, maximum=MAX_EPOCHS)
+        check_int("batch_size", self.batch_size, minimum=1, maximum=MAX_BATCH_SIZE)
+        check_int("epochs", self.epochs, minimum=1, maximum=MAX_EPOCHS)
         check_number("label_smoothing", self.label_smoothing, minimum=0.0, maximum=1.0,
                      max_inclusive=False)
-        check_int("early_stopping_patience", self.early_stopping_patience, minimum=0)
+        check_int("early_stopping_patience", self.early_stopping_patience, minimum=0,
+                  maximum=MAX_EPOCHS)
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -189,8 +233,41 @@ class TrainConfig:
 
 def replace_fields(config, overrides, what):
     """`dataclasses.replace` with a clear error for unknown field names."""
+    if not isinstance(overrides, dict):
+        raise TypeError(f"The {what} overrides must be a dict of field names to values. "
+                        f"{received(f'{what} overrides', overrides)}")
     names = [f.name for f in dataclasses.fields(config)]
     for key in overrides:
         if key not in names:
             check_choice(f"{what} override", key, names)
     return dataclasses.replace(config, **overrides)
+
+
+def from_fields(config_class, fields, what):
+    """`config_class(**fields)` with a clear error for unknown or missing names."""
+    names = [f.name for f in dataclasses.fields(config_class)]
+    for key in fields:
+        check_choice(what, key, names)
+    required = [f.name for f in dataclasses.fields(config_class)
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    for name in required:
+        if name not in fields:
+            raise ValueError(f"`{name}` is required in each {config_class.__name__.lower()}. "
+                             f"{received(config_class.__name__.lower(), fields)}")
+    return config_class(**fields)
+
+
+def _check_stages(stages):
+    if isinstance(stages, (Stage, dict)) or not isinstance(stages, (list, tuple)):
+        raise TypeError(f"`stages` must be a non-empty list of Stage. {received('stages', stages)}")
+    if not stages:
+        raise ValueError(f"`stages` must be a non-empty list of Stage. {received('stages', stages)}")
+    checked = []
+    for stage in stages:
+        if isinstance(stage, dict):
+            stage = from_fields(Stage, stage, "stage field")
+        elif not isinstance(stage, Stage):
+            raise TypeError(f"`stages` must hold Stage objects or tables of their fields. "
+                            f"{received('stages', stages)}")
+        checked.append(stage)
+    return tuple(checked)

@@ -8,8 +8,15 @@ rung with one delta, never a copy of model code.
 import dataclasses
 from dataclasses import dataclass
 
-from kgen.models.config import Augmentation, Erasing, ModelConfig, Stage, TrainConfig
-from kgen.validation import check_choice
+from kgen.models.config import (
+    Augmentation,
+    Erasing,
+    ModelConfig,
+    Stage,
+    TrainConfig,
+    replace_fields,
+)
+from kgen.validation import check_choice, check_number, received
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,21 @@ class Preset:
     course_val_accuracy: float | None = None
     course_train_accuracy: float | None = None
 
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise TypeError(f"A preset's `name` must be a non-empty string. "
+                            f"{received('name', self.name)}")
+        if not isinstance(self.model, ModelConfig):
+            raise TypeError(f"`model` must be a kgen.models.ModelConfig. "
+                            f"{received('model', self.model)}")
+        if not isinstance(self.train, TrainConfig):
+            raise TypeError(f"`train` must be a kgen.models.TrainConfig. "
+                            f"{received('train', self.train)}")
+        for field_name in ("course_val_accuracy", "course_train_accuracy"):
+            value = getattr(self, field_name)
+            if value is not None:
+                check_number(field_name, value, minimum=0.0, maximum=1.0)
+
 
 _PRESETS = {}
 
@@ -59,17 +81,17 @@ def names():
 def derive(parent, name, summary, model=None, augmentation=None, train=None, **course):
     """Register `parent` plus a delta: field overrides of its model, augmentation, train."""
     parent = get(parent)
-    model_config = dataclasses.replace(parent.model, **(model or {}))
+    model_config = replace_fields(parent.model, model or {}, "model")
     if augmentation:
         model_config = dataclasses.replace(
             model_config,
-            augmentation=dataclasses.replace(model_config.augmentation, **augmentation),
+            augmentation=replace_fields(model_config.augmentation, augmentation, "augmentation"),
         )
     return register(Preset(
         name=name,
         summary=summary,
         model=model_config,
-        train=dataclasses.replace(parent.train, **(train or {})),
+        train=replace_fields(parent.train, train or {}, "train"),
         parent=parent.name,
         **course,
     ))

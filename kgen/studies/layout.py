@@ -7,13 +7,23 @@
                                         result.json (when finished), backup/
 """
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+    import msvcrt
+
 from kgen.studies.files import read_json, write_json
 
 MANIFEST = "study.json"
+# Held (flock) by the process running a study in the folder; the kernel releases it
+# when that process dies, however it dies, so a killed study never leaves a stale lock.
+LOCK_FILE = ".kgen.lock"
 FORMAT_VERSION = 1
 # A run's backup is its weights and optimizer state: for ladder-9 at full width,
 # 10M parameters x 4 bytes x 3 (weights and Adam's two moments), about 120 MB, and
@@ -31,9 +41,14 @@ def read_manifest(out_dir):
     if not path.exists():
         return None
     try:
-        return read_json(path)
-    except ValueError:
-        raise ValueError(f"{path} is not valid JSON. Received: out={str(out_dir)!r}") from None
+        manifest = read_json(path)
+    except (ValueError, OSError) as error:
+        raise ValueError(f"{path} cannot be read as a study manifest ({error}). "
+                         f"Received: out={str(out_dir)!r}") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("study"), dict):
+        raise ValueError(f"{path} is not a kgen study manifest (no study in it). "
+                         f"Received: out={str(out_dir)!r}")
+    return manifest
 
 
 def check_writable(out_dir, min_free_bytes=MIN_FREE_BYTES):
@@ -47,9 +62,15 @@ def check_writable(out_dir, min_free_bytes=MIN_FREE_BYTES):
         where = "exists" if existing == out_dir.absolute() else f"is inside {str(existing)!r}, which"
         raise ValueError(f"The output path {where} is not a folder. "
                          f"Received: out={str(out_dir)!r}")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ValueError(f"The output folder cannot be written: no write permission on "
-                         f"{str(existing)!r} (or a read-only disk). Received: out={str(out_dir)!r}")
+    # On resume every folder below must be writable too: a read-only runs/ folder
+    # would otherwise fail at the first run, after study.json was rewritten.
+    folders = [existing] + ([Path(root) for root, _, _ in os.walk(existing)][1:]
+                            if existing == out_dir.absolute() else [])
+    for folder in folders:
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ValueError(f"The output folder cannot be written: no write permission on "
+                             f"{str(folder)!r} (or a read-only disk). "
+                             f"Received: out={str(out_dir)!r}")
     free = shutil.disk_usage(existing).free
     if free < min_free_bytes:
         raise ValueError(
@@ -72,7 +93,7 @@ def check_output_folder(out_dir, study, settings, force=False):
         return
     manifest = read_manifest(out_dir)
     if manifest is None:
-        if any(out_dir.iterdir()):
+        if any(path.name != LOCK_FILE for path in out_dir.iterdir()):
             raise ValueError(
                 "The output folder is not empty and holds no kgen study (no study.json); "
                 f"choose another --out or pass --force. Received: out={str(out_dir)!r}"
@@ -102,6 +123,50 @@ def manifest_differences(manifest, study, settings):
         if old_settings.get(name) != value:
             differences.append(f"{name}={old_settings.get(name)!r}, not {value!r}")
     return differences
+
+
+_held_locks = {}
+
+
+@contextlib.contextmanager
+def locked(out_dir):
+    """Holds the output folder's lock while the block runs, so two processes
+    never train the same run: a second one is refused at once with the first
+    one's pid. Re-entrant within a process (the CLI takes it before writing
+    study.json, `run_study` again around the runs)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    key = str(out_dir.resolve())
+    if key in _held_locks:
+        yield
+        return
+    file = open(out_dir / LOCK_FILE, "a+", encoding="utf-8")
+    try:
+        try:
+            if fcntl is not None:
+                fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            else:
+                file.seek(0)
+                msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            file.seek(0)
+            holder = file.read().strip() or "unknown"
+            raise ValueError(
+                f"Another kgen process (pid {holder}) is running a study in this output "
+                f"folder: wait for it to finish, or choose another --out. "
+                f"Received: out={str(out_dir)!r}"
+            ) from None
+        file.seek(0)
+        file.truncate()
+        file.write(str(os.getpid()))
+        file.flush()
+        _held_locks[key] = file
+        try:
+            yield
+        finally:
+            del _held_locks[key]
+    finally:
+        file.close()  # releases the lock
 
 
 def write_manifest(out_dir, study, settings, seeds):

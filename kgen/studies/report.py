@@ -5,6 +5,7 @@
 (runs and per-variant statistics), `report.md` and two PNG figures.
 """
 
+import csv
 import math
 from pathlib import Path
 
@@ -32,7 +33,8 @@ ACCURACY_GAP = "accuracy_gap.png"
 
 def collect(out_dir):
     """`(manifest, study, runs)`: runs maps each variant name to its finished
-    runs, `{"result": ..., "history": [...]}`, in seed order."""
+    runs, `{"result": ..., "history": [...]}`, in seed order. A file that cannot
+    be read is named in a ValueError (a report never leaves a run out silently)."""
     out_dir = Path(out_dir)
     manifest = layout.read_manifest(out_dir)
     if manifest is None:
@@ -47,14 +49,27 @@ def collect(out_dir):
             result_path = directory / "result.json"
             if not result_path.exists():
                 continue
+            result = _read_run_file(result_path, read_json)
+            if not isinstance(result, dict) or "status" not in result:
+                raise ValueError(f"{result_path} is not a kgen run result. "
+                                 f"Received: dir={str(out_dir)!r}")
             history_path = directory / "history.csv"
-            history = read_csv(history_path) if history_path.exists() else []
+            history = _read_run_file(history_path, read_csv) if history_path.exists() else []
             config_path = directory / "config.json"
-            dataset = read_json(config_path).get("dataset", {}) if config_path.exists() else {}
-            found.append({"result": read_json(result_path), "history": history,
-                          "dataset": dataset})
+            config = _read_run_file(config_path, read_json) if config_path.exists() else {}
+            dataset = config.get("dataset", {}) if isinstance(config, dict) else {}
+            found.append({"result": result, "history": history, "dataset": dataset})
         runs[variant.name] = found
     return manifest, study, runs
+
+
+def _read_run_file(path, reader):
+    try:
+        return reader(path)
+    except (OSError, ValueError, csv.Error) as error:
+        raise ValueError(f"{path} cannot be read ({type(error).__name__}: {error}); restore "
+                         f"or delete that run's folder. Received: dir={str(path.parents[3])!r}"
+                         ) from None
 
 
 def summarize(study, runs):
@@ -105,6 +120,7 @@ def write_report(out_dir):
     """Writes results.csv, results.json, report.md and the figures; returns
     the paths written."""
     out_dir = Path(out_dir)
+    layout.check_writable(out_dir, min_free_bytes=0)
     manifest, study, runs = collect(out_dir)
     summaries = summarize(study, runs)
     run_rows = [
@@ -125,12 +141,31 @@ def write_report(out_dir):
         plot_learning_curves(out_dir / LEARNING_CURVES, study, runs)
         plot_accuracy_gap(out_dir / ACCURACY_GAP, with_runs)
         paths += [out_dir / LEARNING_CURVES, out_dir / ACCURACY_GAP]
-    atomic_write_text(out_dir / "report.md", markdown(manifest, study, summaries, run_rows))
+    datasets = [run["dataset"] for name in runs for run in runs[name]]
+    atomic_write_text(out_dir / "report.md",
+                      markdown(manifest, study, summaries, run_rows, datasets))
     paths.append(out_dir / "report.md")
     return paths
 
 
-def markdown(manifest, study, summaries, run_rows):
+def _images_used(settings, datasets):
+    """The split sizes the runs trained and were measured on, from their configs."""
+    sizes = {tuple(d.get(split) for split in ("train", "val", "test")) for d in datasets}
+    if len(sizes) != 1 or None in next(iter(sizes)):
+        if settings.get("limit"):
+            return f", limit {settings['limit']} training images (a stratified subset)"
+        return ""
+    train, val, test = next(iter(sizes))
+    subset = ""
+    if settings.get("limit"):
+        subset = (" (a stratified subset)" if train == settings["limit"]
+                  else f" (all of them: fewer than the limit of {settings['limit']})")
+    return f"; {train} training images{subset}, {val} validation, {test} test"
+
+
+def markdown(manifest, study, summaries, run_rows, datasets=()):
+    """The report; `datasets` are the runs' `config.json` dataset entries, whose
+    image counts are what the runs used (a `limit` above the data keeps it all)."""
     settings = manifest.get("settings", {})
     lines = [f"# {study.title or study.name}", ""]
     if study.description:
@@ -145,7 +180,7 @@ def markdown(manifest, study, summaries, run_rows):
         f"width scale {settings.get('width_scale')}, batch size "
         f"{settings.get('batch_size') or 'each preset'}"
         + (f", synthetic train size {settings['train_size']}" if settings.get("train_size") else "")
-        + (f", {settings['limit']} training images (a stratified subset)" if settings.get("limit") else "")
+        + _images_used(settings, datasets)
         + ".",
         f"Backend {', '.join(backends) or 'n/a'}; "
         + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",

@@ -9,6 +9,7 @@ started again loses no run and counts none twice.
 
 import dataclasses
 import glob
+import hashlib
 import json
 import math
 import os
@@ -26,6 +27,7 @@ import kgen
 import kgen.data
 import kgen.models
 import kgen.training
+from kgen.callbacks import interrupts_deferred
 from kgen.studies import layout
 from kgen.studies.data import load_limited
 from kgen.studies.files import (
@@ -56,11 +58,21 @@ class PlannedVariant:
     course: float | None
     course_train: float | None
 
-    def config(self, settings, data, seed):
-        """Everything that defines one run, as JSON-ready data (config.json)."""
+    def config(self, settings, data, seed, data_fingerprint=None):
+        """Everything that defines one run, as JSON-ready data (config.json).
+
+        Two runs are the same run only when their configs are equal, so it holds
+        all that changes what a run computes: the variant, the settings, the
+        backend (kernels and random streams differ between backends) and the
+        dataset's content (`dataset_fingerprint`: a folder that gained two
+        images is another dataset under the same name).
+        """
         mean, std = input_statistics(self.variant.scaling, data)
+        if data_fingerprint is None:
+            data_fingerprint = dataset_fingerprint(data)
         return {
             "variant": self.variant.to_dict(),
+            "backend": keras.backend.backend(),
             "preset": self.preset.name,
             "seed": seed,
             "model": self.model.to_dict(),
@@ -74,6 +86,7 @@ class PlannedVariant:
                 "val": len(data.x_val),
                 "test": len(data.x_test),
                 "classes": data.num_classes,
+                "fingerprint": data_fingerprint,
             },
             "settings": settings.result_fields(),
         }
@@ -133,9 +146,22 @@ def load_dataset(settings):
     data = load_limited(settings.dataset, limit=settings.limit, eval_limit=settings.eval_limit,
                         train_size=settings.train_size,
                         validation_split=settings.validation_split, data_dir=settings.data_dir,
-                        image_size=settings.image_size, data_seed=settings.data_seed)
+                        image_size=settings.image_size, data_seed=settings.data_seed,
+                        skip_bad=settings.skip_bad)
     pause_if_requested("loading-data")
     return data
+
+
+def dataset_fingerprint(data):
+    """A digest of every image and label of every split, in order (about 0.3 s
+    for CIFAR-10's 60,000 images)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for split in ("train", "val", "test"):
+        for array in (getattr(data, f"x_{split}"), getattr(data, f"y_{split}")):
+            array = np.ascontiguousarray(array)
+            digest.update(f"{split}:{array.dtype.str}:{array.shape}".encode())
+            digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()
 
 
 def input_statistics(scaling, data):
@@ -146,37 +172,119 @@ def input_statistics(scaling, data):
     return [mean] * channels, [std] * channels
 
 
-def run_study(study, planned, settings, data, out_dir, seeds, log=print):
+def run_study(study, planned, settings, data, out_dir, seeds, log=print, force=False):
     """Runs every (variant, seed) not finished yet; returns the result dicts.
 
-    Batch sizes and the output folder (writable, with free space) are checked
-    first, so a mistake there stops the study before it writes anything.
+    Everything that can be checked is checked before the first file is
+    written: batch sizes, the output folder (writable, with free space, not in
+    use by another process) and every existing run folder (`check_runs`).
+    Nothing finished is deleted unless `force`.
     """
     out_dir = Path(out_dir)
     check_batch_sizes(planned, data)
     layout.check_writable(out_dir)
-    remove_partial_files(out_dir)  # a report file a kill left half-written
+    fingerprint = dataset_fingerprint(data)
     tasks = [(p, seed) for p in planned for seed in seeds]
+    check_runs(tasks, settings, data, out_dir, force=force, data_fingerprint=fingerprint)
     results = []
-    for index, (planned_variant, seed) in enumerate(tasks, start=1):
-        name = planned_variant.variant.name
-        log(f"run {index}/{len(tasks)}: {name} seed {seed}")
-        result = run_one(planned_variant, settings, data, seed,
-                         layout.run_dir(out_dir, name, seed), log=log)
-        results.append(result)
+    with layout.locked(out_dir):
+        remove_partial_files(out_dir)  # a report file a kill left half-written
+        for index, (planned_variant, seed) in enumerate(tasks, start=1):
+            name = planned_variant.variant.name
+            log(f"run {index}/{len(tasks)}: {name} seed {seed}")
+            result = run_one(planned_variant, settings, data, seed,
+                             layout.run_dir(out_dir, name, seed), log=log, force=force,
+                             data_fingerprint=fingerprint)
+            results.append(result)
     return results
 
 
-def run_one(planned_variant, settings, data, seed, directory, log=print):
-    """Trains (or resumes, or skips) one run; returns its result dict."""
+def check_runs(tasks, settings, data, out_dir, force=False, data_fingerprint=None):
+    """Refuses, before anything is written, a study whose output folder holds a
+    run of another configuration (another backend, dataset content, variant
+    definition or setting) or a finished run whose `result.json` cannot be
+    read. With `force` such runs are retrained instead (and their old files
+    removed). `tasks` are `(PlannedVariant, seed)` pairs."""
+    if force:
+        return
+    if data_fingerprint is None:
+        data_fingerprint = dataset_fingerprint(data)
+    problems = []
+    for planned_variant, seed in tasks:
+        directory = layout.run_dir(out_dir, planned_variant.variant.name, seed)
+        config = planned_variant.config(settings, data, seed, data_fingerprint)
+        problem = run_folder_problem(directory, config)
+        if problem:
+            problems.append(f"{directory}: {problem}")
+    if problems:
+        shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more"
+                                           if len(problems) > 3 else "")
+        raise ValueError(
+            f"The output folder holds {len(problems)} run{'s' if len(problems) > 1 else ''} "
+            f"that this study would have to discard ({shown}). Nothing was changed: choose "
+            f"another --out, or pass --force to retrain them. Received: out={str(out_dir)!r}"
+        )
+
+
+def run_folder_problem(directory, config):
+    """Why the run folder `directory` cannot be resumed or skipped as a run of
+    `config` (None when it can, or does not exist)."""
     directory = Path(directory)
-    config = planned_variant.config(settings, data, seed)
+    config_path = directory / "config.json"
+    if not config_path.exists():
+        return None
+    previous = _read_or_none(config_path)
+    if previous is None:
+        return "its config.json cannot be read"
+    differences = config_differences(previous, json.loads(json.dumps(to_jsonable(config))))
+    if differences:
+        return "it holds a run with " + ", ".join(differences)
+    result_path = directory / "result.json"
+    if result_path.exists():
+        result = _read_or_none(result_path)
+        if not isinstance(result, dict) or "status" not in result:
+            return "its result.json is damaged (cannot be read as a kgen result)"
+    return None
+
+
+def config_differences(old, new, prefix=""):
+    """What differs between two run configs, in words ("backend 'tensorflow',
+    not 'jax'"), for the error that refuses to mix them."""
+    differences = []
+    for key in sorted(set(old) | set(new)):
+        before, after = old.get(key), new.get(key)
+        name = prefix + key
+        if before == after:
+            continue
+        if isinstance(before, dict) and isinstance(after, dict):
+            differences += config_differences(before, after, prefix=f"{name}.")
+        elif key == "fingerprint":
+            differences.append("other images or labels in the dataset (its fingerprint differs)")
+        elif isinstance(before, (dict, list)) or isinstance(after, (dict, list)):
+            differences.append(f"another {name}")
+        else:
+            differences.append(f"{name} {before!r}, not {after!r}")
+    return differences
+
+
+def run_one(planned_variant, settings, data, seed, directory, log=print, force=False,
+            data_fingerprint=None):
+    """Trains (or resumes, or skips) one run; returns its result dict.
+
+    A folder holding a run of another configuration, or a damaged result, is
+    refused (`run_folder_problem`); with `force` it is replaced.
+    """
+    directory = Path(directory)
+    config = planned_variant.config(settings, data, seed, data_fingerprint)
     result_path = directory / "result.json"
     if directory.exists():
+        problem = run_folder_problem(directory, config)
+        if problem and not force:
+            raise ValueError(f"{directory}: {problem}. Nothing was changed: pass --force "
+                             f"(force=True) to retrain it. Received: directory={str(directory)!r}")
         remove_partial_files(directory)
-        previous = _read_or_none(directory / "config.json")
-        if previous is not None and previous != json.loads(json.dumps(to_jsonable(config))):
-            log("  the folder holds a run with another configuration; starting afresh")
+        if problem:
+            log(f"  {problem}; --force: retraining it from scratch")
             shutil.rmtree(directory)
         elif result_path.exists():
             result = read_json(result_path)
@@ -211,7 +319,9 @@ def run_one(planned_variant, settings, data, seed, directory, log=print):
         callbacks.append(PauseForTest(f"train:{planned_variant.variant.name}:{seed}"))
     if settings.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(directory / "tensorboard")))
-    kgen.training.fit(model, data, planned_variant.train, callbacks=callbacks, verbose=0)
+    with interrupts_deferred() as stop_on_interrupt:
+        kgen.training.fit(model, data, planned_variant.train,
+                          callbacks=[stop_on_interrupt, *callbacks], verbose=0)
 
     rows = journal.rows
     diverged = any(not _finite(row.get("loss")) for row in rows)

@@ -55,6 +55,9 @@ class Settings:
         validation_split: fraction of the train split held out for validation.
         image_size: resize a `folder:` dataset's images to this many pixels
             square (None: their own size).
+        skip_bad: leave out a `folder:` dataset's unreadable images instead of
+            refusing the dataset (they are listed in the log; the run's dataset
+            fingerprint records what was kept).
         data_dir: where datasets are looked for (`kgen.data.load`).
         tensorboard: also write TensorBoard logs per run.
     """
@@ -70,6 +73,7 @@ class Settings:
     eval_limit: int | None = None
     validation_split: float = 0.1
     image_size: int | None = None
+    skip_bad: bool = False
     data_dir: str | None = None
     tensorboard: bool = False
 
@@ -88,6 +92,11 @@ class Settings:
             if self.dataset != "synthetic":
                 raise ValueError("`data_seed` chooses a draw of the synthetic dataset; "
                                  f"{received('dataset', self.dataset)}")
+        if not isinstance(self.skip_bad, bool):
+            raise TypeError(f"`skip_bad` must be True or False. {received('skip_bad', self.skip_bad)}")
+        if self.skip_bad and not self.dataset.startswith("folder:"):
+            raise ValueError("`skip_bad` leaves out a folder: dataset's unreadable images; the "
+                             f"other datasets are checked archives. {received('dataset', self.dataset)}")
         if self.image_size is not None and not self.dataset.startswith("folder:"):
             raise ValueError("`image_size` resizes a folder: dataset's images; the other "
                              f"datasets have a fixed size. {received('dataset', self.dataset)}, "

@@ -29,6 +29,20 @@ COMPARES = ("previous", "first")
 VARIANT_KEYS = ("name", "preset", "summary", "model", "train", "scaling", "compare_to", "course")
 STUDY_KEYS = ("name", "title", "description", "course_note", "compare", "variants")
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+# A study is a few kilobytes of names and overrides (the largest built-in,
+# "training", is 4 KB as JSON). The cap is checked before parsing: a parser holds
+# the whole document and more in memory, and a 10 MB file is a mistake (a
+# dataset or a log saved under the wrong name), not a study.
+MAX_STUDY_FILE_BYTES = 2**20
+# Every variant is trained (times the seeds) and gets a folder and a report row;
+# no study needs more, and a generated list that does is better split.
+MAX_VARIANTS = 256
+# study > variants > variant > model > augmentation > erasing > scale is 7 levels;
+# anything far deeper is not a study, and deep data makes Python recurse when it
+# is compared, copied or shown.
+MAX_DEPTH = 32
+# Names become folder names: most file systems allow 255 bytes a name.
+MAX_NAME_LENGTH = 100
 
 
 @dataclass(frozen=True)
@@ -109,7 +123,14 @@ class Study:
 def study_from_dict(data, source="study"):
     """A `Study` from plain data (a TOML table or JSON object); clear errors."""
     if not isinstance(data, dict):
-        raise ValueError(f"{source}: a study must be a table/object. Received: study={data!r}")
+        raise ValueError(f"{source}: a study must be a table/object. {received('study', data)}")
+    depth = _nesting_depth(data, MAX_DEPTH)
+    if depth > MAX_DEPTH:
+        raise ValueError(
+            f"{source}: the study data is nested more than {MAX_DEPTH} levels deep; a study "
+            f"needs 7 at most (variants > variant > model > augmentation > erasing > scale). "
+            f"Received: depth>{MAX_DEPTH}"
+        )
     _check_keys(data, STUDY_KEYS, f"{source}: study field")
     name = _check_name(data.get("name"), f"{source}: study name", "name")
     variants_data = data.get("variants")
@@ -117,6 +138,11 @@ def study_from_dict(data, source="study"):
         raise ValueError(
             f"{source}: a study needs a non-empty list `variants` ([[variants]] in TOML). "
             f"{received('variants', variants_data)}"
+        )
+    if len(variants_data) > MAX_VARIANTS:
+        raise ValueError(
+            f"{source}: a study may have at most {MAX_VARIANTS} variants; split it into "
+            f"several studies. Received: len(variants)={len(variants_data)}"
         )
     variants = tuple(
         _variant_from_dict(item, f"{source}: variant {index}")
@@ -147,10 +173,18 @@ def load_study_file(path):
     if path.suffix not in (".toml", ".json"):
         raise ValueError(f"A study file must end in .toml or .json. Received: file={str(path)!r}")
     try:
-        raw = path.read_bytes()
+        # One byte past the cap is enough to know it is too big, whatever the file
+        # is (a device or a pipe has no size to check first).
+        with path.open("rb") as file:
+            raw = file.read(MAX_STUDY_FILE_BYTES + 1)
     except OSError as error:
         raise ValueError(f"Cannot read the study file: {error.strerror}. "
                          f"Received: file={str(path)!r}") from None
+    if len(raw) > MAX_STUDY_FILE_BYTES:
+        raise ValueError(
+            f"{path.name} is larger than {MAX_STUDY_FILE_BYTES // 2**20} MiB, too large for a "
+            f"study file (a study is names and overrides, a few KB). Received: file={str(path)!r}"
+        )
     try:
         if path.suffix == ".toml":
             try:
@@ -165,6 +199,10 @@ def load_study_file(path):
     except (ValueError, UnicodeDecodeError) as error:
         raise ValueError(f"{path.name} is not valid {path.suffix[1:].upper()}: {error}. "
                          f"Received: file={str(path)!r}") from None
+    except RecursionError:
+        # json and tomllib parse nested arrays and tables recursively.
+        raise ValueError(f"{path.name} is nested too deeply to parse; a study is nested "
+                         f"{MAX_DEPTH} levels at most. Received: file={str(path)!r}") from None
     return study_from_dict(data, source=path.name)
 
 
@@ -181,6 +219,11 @@ def resolve_variant(variant):
         preset = kgen.models.get(variant.preset)
     except ValueError as error:
         raise ValueError(f"{where}: {error}") from None
+    for key in ("model", "train"):
+        # A Variant made in Python skips the checks of `study_from_dict`.
+        if not isinstance(getattr(variant, key), dict):
+            raise TypeError(f"{where}: `{key}` must be a dict of field overrides. "
+                            f"{received(key, getattr(variant, key))}")
     overrides = dict(variant.model)
     try:
         augmentation = overrides.pop("augmentation", None)
@@ -190,8 +233,8 @@ def resolve_variant(variant):
         model = kgen.models.replace_fields(preset.model, overrides, "model field")
         if augmentation is not None:
             if not isinstance(augmentation, dict):
-                raise ValueError(f"`augmentation` must be a table of fields. "
-                                 f"{received('augmentation', augmentation)}")
+                raise TypeError(f"`augmentation` must be a table of fields. "
+                                f"{received('augmentation', augmentation)}")
             _check_fields(augmentation, Augmentation, "augmentation field")
             model = dataclasses.replace(
                 model, augmentation=dataclasses.replace(model.augmentation, **augmentation)
@@ -244,7 +287,10 @@ def _variant_from_dict(data, where):
                          f"{received('compare_to', compare_to)}")
     course = data.get("course")
     if course is not None:
-        course = check_number(f"{where}: course", course, minimum=0.0, maximum=100.0)
+        try:
+            course = check_number("course", course, minimum=0.0, maximum=100.0)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"{where}: {error}") from None
     summary = data.get("summary", "")
     if not isinstance(summary, str):
         raise ValueError(f"{where}: `summary` must be a string. {received('summary', summary)}")
@@ -264,7 +310,26 @@ def _check_name(value, what, key):
             f"{what} must be letters, digits and . _ + - (it becomes a folder name). "
             f"{received(key, value)}"
         )
+    if len(value) > MAX_NAME_LENGTH:
+        raise ValueError(f"{what} must be at most {MAX_NAME_LENGTH} characters (it becomes a "
+                         f"folder name). {received(key, value)}")
     return value
+
+
+def _nesting_depth(data, limit):
+    """How deeply lists and dicts nest in `data`, counted without recursion and
+    up to `limit + 1` (deeper is all the caller needs to know)."""
+    deepest, pending = 0, [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if not isinstance(value, (dict, list, tuple)):
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            break
+        children = value.values() if isinstance(value, dict) else value
+        pending.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _check_fields(overrides, config_class, what):
@@ -274,7 +339,10 @@ def _check_fields(overrides, config_class, what):
 
 
 def _stages(stages, stage_class):
-    if not isinstance(stages, (list, tuple)) or not stages:
+    if not isinstance(stages, (list, tuple)):
+        raise TypeError(f"`stages` must be a non-empty list of stage tables. "
+                        f"{received('stages', stages)}")
+    if not stages:
         raise ValueError(f"`stages` must be a non-empty list of stage tables. "
                          f"{received('stages', stages)}")
     result = []
@@ -283,8 +351,8 @@ def _stages(stages, stage_class):
             result.append(stage)
             continue
         if not isinstance(stage, dict):
-            raise ValueError(f"Each stage must be a table like {{width = 32}}. "
-                             f"{received('stage', stage)}")
+            raise TypeError(f"Each stage must be a table like {{width = 32}}. "
+                            f"{received('stage', stage)}")
         _check_fields(stage, stage_class, "stage field")
         if "width" not in stage:
             raise ValueError(f"Each stage needs a `width`. {received('stage', stage)}")
