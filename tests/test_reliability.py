@@ -324,3 +324,20 @@ def test_limit_on_a_folder_listed_class_by_class_keeps_every_class(tmp_path):
                         data_dir=str(tmp_path / "cache"))
     assert len(data.x_train) == 8
     assert np.bincount(data.y_train, minlength=4).tolist() == [2, 2, 2, 2]
+
+
+def test_skip_bad_on_the_command_line(tmp_path, capsys):
+    # The error for an unreadable image suggests skip_bad; the CLI offers it.
+    images = tmp_path / "images"
+    write_image_folder(images / "train", 8)
+    write_image_folder(images / "test", 2)
+    (images / "train" / "cat" / "broken.png").write_bytes(b"not a png")
+    args = ["train", "small-cnn", "--dataset", f"folder:{images / 'train'}", "--data-dir",
+            str(tmp_path / "cache"), "--epochs", "1", "--batch-size", "4", "--width-scale",
+            "0.125", "--seeds", "1", "--validation-split", "0.25", "--out", str(tmp_path / "out")]
+    code, _, err = run_cli(capsys, *args)
+    assert code == 2 and "--skip-bad" in one_error_line(err) and "broken.png" in err
+    assert not (tmp_path / "out").exists()
+    code, out, err = run_cli(capsys, *args, "--skip-bad")
+    assert code == 0, err
+    assert "--skip-bad left out 1 unreadable image" in out and "broken.png" in out
