@@ -6,7 +6,7 @@ import keras
 import numpy as np
 
 from kgen import optimizers, schedules
-from kgen.callbacks import EpochLogger, SyncAugmentationEpoch
+from kgen.callbacks import EpochLogger, SyncAugmentationEpoch, interrupts_deferred
 from kgen.data import check_images, check_labels
 from kgen.layers import WeightNormalization, initialize_weight_normalization
 from kgen.losses import SparseCategoricalCrossentropy
@@ -86,18 +86,21 @@ def fit(model, dataset, train_config, epochs=None, callbacks=(), verbose="auto",
             restore_best_weights=True,
         ))
     all_callbacks.extend(callbacks)
-    return model.fit(
-        dataset.x_train,
-        dataset.y_train,
-        batch_size=batch_size,
-        epochs=epochs,
-        initial_epoch=initial_epoch,
-        validation_data=validation_data,
-        validation_batch_size=max(batch_size, EVAL_BATCH_SIZE),
-        shuffle=True,
-        callbacks=all_callbacks,
-        verbose=verbose,
-    )
+    # Ctrl-C stops training at the next batch end on every backend (on JAX a bare
+    # KeyboardInterrupt is lost inside Keras' log conversion: kgen.callbacks).
+    with interrupts_deferred() as stop_on_interrupt:
+        return model.fit(
+            dataset.x_train,
+            dataset.y_train,
+            batch_size=batch_size,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            validation_data=validation_data,
+            validation_batch_size=max(batch_size, EVAL_BATCH_SIZE),
+            shuffle=True,
+            callbacks=[stop_on_interrupt, *all_callbacks],
+            verbose=verbose,
+        )
 
 
 def check_batch_size(batch_size, num_images):

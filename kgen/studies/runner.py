@@ -27,7 +27,6 @@ import kgen
 import kgen.data
 import kgen.models
 import kgen.training
-from kgen.callbacks import interrupts_deferred
 from kgen.studies import layout
 from kgen.studies.data import load_limited
 from kgen.studies.files import (
@@ -319,9 +318,7 @@ def run_one(planned_variant, settings, data, seed, directory, log=print, force=F
         callbacks.append(PauseForTest(f"train:{planned_variant.variant.name}:{seed}"))
     if settings.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(directory / "tensorboard")))
-    with interrupts_deferred() as stop_on_interrupt:
-        kgen.training.fit(model, data, planned_variant.train,
-                          callbacks=[stop_on_interrupt, *callbacks], verbose=0)
+    kgen.training.fit(model, data, planned_variant.train, callbacks=callbacks, verbose=0)
 
     rows = journal.rows
     diverged = any(not _finite(row.get("loss")) for row in rows)
