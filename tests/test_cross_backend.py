@@ -46,3 +46,28 @@ def test_predictions_agree_across_backends(predictions, model, saved_by, loaded_
     actual = np.load(predictions / f"{model}_{saved_by}_by_{loaded_by}.npy")
     assert np.abs(expected).max() > 1e-3  # a real output, not all zeros
     assert np.abs(actual - expected).max() < 1e-4
+
+
+def test_a_study_rerun_on_another_backend_is_refused(tmp_path):
+    # Re-run into the same --out with another backend: it used to skip the runs as
+    # finished and report the first backend's numbers under the second one's name.
+    out_dir = tmp_path / "out"
+    tiny = ["--epochs", "1", "--limit", "64", "--eval-limit", "8", "--width-scale", "0.125",
+            "--batch-size", "32", "--seeds", "1", "--out", str(out_dir)]
+
+    def train(backend, *extra):
+        return subprocess.run([sys.executable, "-m", "kgen", "train", "small-cnn", "--backend",
+                               backend, *tiny, *extra], capture_output=True, text=True,
+                              timeout=600, cwd=tmp_path)
+
+    first = train("jax")
+    assert first.returncode == 0, first.stderr
+    result = out_dir / "runs" / "small-cnn" / "seed-0" / "result.json"
+    before = result.read_bytes()
+    second = train("torch")
+    assert second.returncode == 2, second.stdout + second.stderr
+    assert "backend 'jax', not 'torch'" in second.stderr and "--force" in second.stderr
+    assert result.read_bytes() == before
+    forced = train("torch", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert '"backend": "torch"' in result.read_text()
