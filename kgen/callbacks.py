@@ -45,8 +45,8 @@ class StopOnInterrupt(keras.callbacks.Callback):
     went on to the end. Inside `interrupts_deferred()` SIGINT only sets a flag,
     and this callback raises `KeyboardInterrupt` from its own hooks, where
     nothing catches it. A second Ctrl-C interrupts at once, as Python would.
-    The interrupt never completes an epoch, so the epoch's backup is not
-    written: a resumed run repeats the interrupted epoch from its start.
+    Training stops between batches, never records a partial epoch: a resumed
+    run repeats the interrupted epoch from its start.
     """
 
     def __init__(self):

@@ -416,8 +416,9 @@ def _run_study(args, study):
     data = runner.load_dataset(settings)
     runner.check_batch_sizes(planned, data)
     runner.check_builds(planned, data)
+    fingerprint = runner.dataset_fingerprint(data)
     runner.check_runs([(p, seed) for p in planned for seed in seeds], settings, data, out_dir,
-                      force=args.force)
+                      force=args.force, data_fingerprint=fingerprint)
 
     import keras
 
@@ -442,7 +443,7 @@ def _run_study(args, study):
     with layout.locked(out_dir):
         layout.write_manifest(out_dir, study, settings, seeds)
         runner.run_study(selected, planned, settings, data, out_dir, seeds, log=log,
-                         force=args.force)
+                         force=args.force, data_fingerprint=fingerprint)
         report.write_report(out_dir)
     log("")
     _print_table(out_dir / "report.md")

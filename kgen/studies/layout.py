@@ -64,8 +64,8 @@ def check_writable(out_dir, min_free_bytes=MIN_FREE_BYTES):
                          f"Received: out={str(out_dir)!r}")
     # On resume every folder below must be writable too: a read-only runs/ folder
     # would otherwise fail at the first run, after study.json was rewritten.
-    folders = [existing] + ([Path(root) for root, _, _ in os.walk(existing)][1:]
-                            if existing == out_dir.absolute() else [])
+    folders = ([Path(root) for root, _, _ in os.walk(existing)]
+               if existing == out_dir.absolute() else [existing])
     for folder in folders:
         if not os.access(folder, os.W_OK | os.X_OK):
             raise ValueError(f"The output folder cannot be written: no write permission on "
