@@ -56,13 +56,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--data", default=None, help="CIFAR-10 train folder (class sub-folders)")
     parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--seeds", type=int, default=1, help="runs, with seeds --seed, --seed + 1, ...")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--split", default="test", choices=speedrun_common.SPLITS,
+                        help="score the untuned test images (default) or the tuning ones")
     parser.add_argument("--width", type=float, default=1.0, help="width multiplier")
     parser.add_argument("--limit", type=int, default=None,
                         help="train on a random subset of this many images (timing runs)")
     parser.add_argument("--tiny", action="store_true",
                         help="one epoch of a narrow net on tiny synthetic data (tests)")
     parser.add_argument("--out", default="results/speedrun")
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
     hyper = dict(HYPERPARAMETERS)
@@ -72,12 +75,16 @@ def main(argv=None):
         model = dataclasses.replace(model, width_multiplier=0.125)
     if args.epochs:
         hyper["epochs"] = args.epochs
-    speedrun_common.seed(args.seed)
-    data = speedrun_common.load_data(args.data, tiny=args.tiny, limit=args.limit)
+    data = speedrun_common.load_data(args.data, tiny=args.tiny, limit=args.limit, split=args.split)
     print(data.summary())
-    result = speedrun_common.train_and_evaluate(model, hyper, data, verbose=0 if args.tiny else 2)
-    result["width_multiplier"] = model.width_multiplier
-    return speedrun_common.write_report(result, args.out, f"cifar10_94-{result['backend']}")
+    runs = speedrun_common.run_seeds(model, hyper, data, range(args.seed, args.seed + args.seeds),
+                                     verbose=0 if args.tiny else 2)
+    return speedrun_common.write_report(
+        runs, args.out, f"cifar10_94-{runs[0]['backend']}",
+        command=" ".join(["python", "recipes/speedrun/cifar10_94.py", *(argv or sys.argv[1:])]),
+        extra={"split": args.split if data.name.startswith("folder:") else data.name, "width_multiplier": model.width_multiplier,
+               "work_budget_epochs": hyper["epochs"]},
+    )
 
 
 if __name__ == "__main__":
