@@ -92,7 +92,7 @@ class BenchConfig:
     timeout: int = 1800
 
     def __post_init__(self):
-        from kgen.models import presets
+        from kgen import presets
 
         check_choice("preset", self.preset, tuple(presets.names()))
         if self.width is not None:
@@ -142,7 +142,7 @@ class BenchConfig:
 
 def preset_configs(preset, width=None, batch=None):
     """The preset's `(ModelConfig, TrainConfig)` at stem `width` and `batch`."""
-    from kgen.models import presets
+    from kgen import presets
 
     chosen = presets.get(preset)
     model_config, train_config = chosen.model, chosen.train

@@ -9,15 +9,18 @@
 
 Keras reads `KERAS_BACKEND` once, when it is first imported, so this module
 imports neither Keras nor `kgen.models` at import time: `--backend` is applied
-first and the training modules are imported after it.
+first and the training modules are imported after it. `kgen list`, `kgen
+report` and every `--help` import no backend at all.
 """
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
 import re
 import sys
+import tempfile
 from pathlib import Path
 
 import kgen
@@ -152,12 +155,9 @@ def build_parser():
     report.set_defaults(handler=_report)
 
     listing = commands.add_parser(
-        "list", help="list presets, studies and datasets",
+        "list", help="list presets, studies and datasets (imports no backend)",
         description="List the model presets, the built-in studies and the datasets.",
     )
-    listing.add_argument("--backend", choices=BACKENDS,
-                         help="Keras backend to import the presets with (default: "
-                              "$KERAS_BACKEND, else Keras' default)")
     listing.set_defaults(handler=_list)
 
     bench = commands.add_parser(
@@ -204,6 +204,9 @@ def _add_run_options(parser, default_out):
                             "and retrain (deleting them) the runs in it whose configuration "
                             "differs (backend, dataset content, variant, settings); without "
                             "it no run is ever deleted")
+    group.add_argument("--verbose", action="store_true",
+                       help="show the backend's start-up messages (TensorFlow's oneDNN and "
+                            "CUDA notices, C++ log lines), which kgen hides by default")
     group.add_argument("--width-scale", type=_positive_float,
                        help="multiply every variant's width_multiplier by this "
                             f"(default: 1; {QUICK['width_scale']} with --quick)")
@@ -324,7 +327,7 @@ def _study(args):
 
 
 def _train(args):
-    _select_backend(args.backend)
+    _select_backend(args.backend, args.verbose)
     from kgen.studies import Study, Variant
 
     model, train = _split_overrides(args.preset, args.overrides)
@@ -348,14 +351,15 @@ def _report(args):
 
 
 def _list(args):
-    _select_backend(args.backend)
+    # Keras-free modules only: listing takes a fraction of a second, with no
+    # backend's start-up (tests/test_cli.py checks that none is imported).
     import kgen.data
-    import kgen.models
+    import kgen.presets
     import kgen.studies
 
     print("Presets (kgen train PRESET):")
-    for name in kgen.models.names():
-        print(f"  {name:16} {kgen.models.get(name).summary}")
+    for name in kgen.presets.names():
+        print(f"  {name:16} {kgen.presets.get(name).summary}")
     print("\nStudies (kgen study NAME):")
     for name in kgen.studies.names():
         study = kgen.studies.get(name)
@@ -408,7 +412,7 @@ def _run_study(args, study):
     selected = study.select(only)
     seeds = list(range(settings.seeds))
 
-    _select_backend(args.backend)
+    _select_backend(args.backend, args.verbose)
     from kgen.studies import report, runner
 
     planned = runner.plan(selected, settings)
@@ -521,11 +525,12 @@ def _split_overrides(preset, overrides):
     return model, train
 
 
-def _select_backend(backend):
+def _select_backend(backend, verbose=False):
+    """Sets KERAS_BACKEND (unless Keras is already imported, with that backend)
+    and imports Keras, hiding the backend's start-up messages unless `verbose`."""
     if backend is None:
         _check_backend_variable()
-        return
-    if "keras" in sys.modules:
+    elif "keras" in sys.modules:
         import keras
 
         if keras.backend.backend() != backend:
@@ -533,8 +538,44 @@ def _select_backend(backend):
                 f"--backend {backend}: Keras is already imported with backend "
                 f"{keras.backend.backend()!r} in this process. {received('backend', backend)}"
             )
+    else:
+        os.environ["KERAS_BACKEND"] = backend
+    if "keras" in sys.modules or verbose:
         return
-    os.environ["KERAS_BACKEND"] = backend
+    # TensorFlow's C++ INFO and WARNING lines (CPU features, XLA service) ...
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with _native_stderr_hidden():
+        import keras  # imports the backend
+
+        # TensorFlow looks for CUDA at its first device query and logs an error
+        # ("failed call to cuInit") on a machine without a GPU: query here.
+        # Keras' PyTorch backend has no keras.distribution.
+        with contextlib.suppress(AttributeError):
+            keras.distribution.list_devices()
+
+
+@contextlib.contextmanager
+def _native_stderr_hidden():
+    """... and the lines TensorFlow writes before its logging starts ("All log
+    messages before absl::InitializeLog()", oneDNN, "Could not find cuda
+    drivers"), which no environment variable hides: file descriptor 2 points at
+    a temporary file for the import, and what it caught is shown if the import
+    fails."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            caught.seek(0)
+            sys.stderr.write(caught.read().decode(errors="replace"))
+            raise
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _print_table(report_path):

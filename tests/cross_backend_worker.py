@@ -1,6 +1,7 @@
 """Run under one backend: `save DIR` writes models and their predictions, `predict DIR`
 loads the other backends' models and predicts with them. Used by test_cross_backend."""
 
+import json
 import os
 import sys
 
@@ -43,9 +44,17 @@ def main(mode, folder):
         for name in os.listdir(folder):
             if not name.endswith(".keras") or name.endswith(f"_{backend}.keras"):
                 continue
-            model = keras.saving.load_model(os.path.join(folder, name), safe_mode=True)
-            np.save(os.path.join(folder, f"{name[:-len('.keras')]}_by_{backend}.npy"),
+            model = kgen.models.load_model(os.path.join(folder, name))  # safe mode
+            stem = name[:-len(".keras")]
+            np.save(os.path.join(folder, f"{stem}_by_{backend}.npy"),
                     keras.ops.convert_to_numpy(model(images, training=False)))
+            # What the file says the model is, against what the saving side built.
+            key = stem.rsplit("_", 1)[0]
+            preset, overrides = MODELS[key]
+            expected = kgen.models.create(preset, **overrides).model_config
+            with open(os.path.join(folder, f"{stem}_by_{backend}.json"), "w") as handle:
+                json.dump({"class": type(model).__name__, "preset": model.preset,
+                           "same_config": model.model_config == expected}, handle)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,7 @@ def run_model_saving_test(model, input_data, tmp_path):
     path = os.path.join(tmp_path, "model.keras")
     model.save(path)
     restored = keras.saving.load_model(path)
+    assert type(restored) is type(model), f"{type(model).__name__} came back as {type(restored).__name__}"
     actual = keras.ops.convert_to_numpy(restored(input_data, training=False))
     np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-5)
     return restored

@@ -1,6 +1,7 @@
 """A `.keras` file saved under one backend predicts the same under the other two."""
 
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -46,6 +47,13 @@ def test_predictions_agree_across_backends(predictions, model, saved_by, loaded_
     actual = np.load(predictions / f"{model}_{saved_by}_by_{loaded_by}.npy")
     assert np.abs(expected).max() > 1e-3  # a real output, not all zeros
     assert np.abs(actual - expected).max() < 1e-4
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+@pytest.mark.parametrize("saved_by, loaded_by", list(itertools.permutations(BACKENDS, 2)))
+def test_a_loaded_model_knows_its_preset_and_config(predictions, model, saved_by, loaded_by):
+    restored = json.loads((predictions / f"{model}_{saved_by}_by_{loaded_by}.json").read_text())
+    assert restored == {"class": "Classifier", "preset": MODELS[model][0], "same_config": True}
 
 
 def test_a_study_rerun_on_another_backend_is_refused(tmp_path):

@@ -1,5 +1,7 @@
 """Every preset and every builder option, looped over the registry (timm-style)."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -59,7 +61,40 @@ def test_preset_trains_and_saves(name, tmp_path):
     symbolic = model(keras.KerasTensor((None, 32, 32, 3), dtype="uint8"))
     assert tuple(symbolic.shape) == (None, 4)
     fit_one_step(model, images, np.arange(4))
-    run_model_saving_test(model, images, tmp_path)
+    restored = run_model_saving_test(model, images, tmp_path)
+    # The file says what the model is: the preset and its whole config.
+    assert (restored.preset, restored.model_config) == (name, model.model_config)
+    assert restored.num_classes == 4
+
+
+@pytest.mark.parametrize("name", kgen.models.names())
+def test_model_config_survives_json(name):
+    config = kgen.models.get(name).model
+    assert ModelConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+def test_a_saved_model_keeps_its_policy_statistics_and_extra_layers(tmp_path):
+    from kgen import precision
+
+    config = ModelConfig(stages=(Stage(4), Stage(8)), head="avg", head_units=())
+    with precision.policy("mixed_bfloat16"):
+        model = build_cnn(config, (16, 16, 3), 3, mean=[0.1, 0.2, 0.3], std=0.2,
+                          extra_augmentation=[keras.layers.RandomContrast(0.2)])
+    assert model.preset is None
+    model.save(tmp_path / "model.keras")
+    restored = kgen.models.load_model(tmp_path / "model.keras")  # under float32
+    assert keras.config.dtype_policy().name == "float32"
+    assert restored.built_with_policy == "mixed_bfloat16"
+    convolution = next(layer for layer in restored.layers if isinstance(layer, keras.layers.Conv2D))
+    assert convolution.compute_dtype == "bfloat16"
+    assert (restored.mean, restored.std, restored.image_shape) == (
+        (0.1, 0.2, 0.3), (0.2, 0.2, 0.2), (16, 16, 3))
+    assert any(isinstance(layer, keras.layers.RandomContrast) for layer in restored.layers)
+
+
+def test_preset_must_be_a_name():
+    with pytest.raises(TypeError, match="preset=3"):
+        build_cnn(ModelConfig(), preset=3)
 
 
 # What each ladder rung claims to add, checked on the built model.

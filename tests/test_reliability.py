@@ -228,9 +228,9 @@ def test_ctrl_c_stops_a_study_and_the_rerun_resumes(tmp_path):
 # === The CLI: one line for bad input and damaged folders ===
 
 
-def test_an_unknown_keras_backend_variable_is_one_line(capsys, monkeypatch):
+def test_an_unknown_keras_backend_variable_is_one_line(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_BACKEND", "tensorflow2")
-    code, _, err = run_cli(capsys, "list")
+    code, _, err = run_cli(capsys, "train", "small-cnn", "--out", str(tmp_path / "out"))
     assert code == 2
     assert "KERAS_BACKEND='tensorflow2'" in one_error_line(err)
 

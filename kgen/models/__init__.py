@@ -5,8 +5,7 @@
     kgen.models.names()  # every preset
 """
 
-from kgen.models.builder import build_cnn
-from kgen.models.config import (
+from kgen.config import (
     Augmentation,
     Erasing,
     ModelConfig,
@@ -14,12 +13,13 @@ from kgen.models.config import (
     TrainConfig,
     replace_fields,
 )
+from kgen.models.builder import Classifier, build_cnn
 from kgen.models.loading import load_model
-from kgen.models.presets import LADDER, Preset, derive, get, names, register
+from kgen.presets import LADDER, Preset, derive, get, names, register
 
 
 def create(name, input_shape=(32, 32, 3), num_classes=10, mean=None, std=None, **overrides):
-    """Build preset `name` as a `keras.Model`; `overrides` replace `ModelConfig` fields.
+    """Build preset `name` as a `Classifier`; `overrides` replace `ModelConfig` fields.
 
     The model takes `uint8` images and returns logits. `mean` and `std` are the
     per-channel statistics of the training images in [0, 1] units.
@@ -27,11 +27,11 @@ def create(name, input_shape=(32, 32, 3), num_classes=10, mean=None, std=None, *
     preset = get(name)
     config = replace_fields(preset.model, overrides, "model")
     return build_cnn(config, input_shape, num_classes, mean=mean, std=std,
-                     name=name.replace("-", "_"))
+                     name=name.replace("-", "_"), preset=name)
 
 
 __all__ = [
-    "LADDER", "Augmentation", "Erasing", "ModelConfig", "Preset", "Stage", "TrainConfig",
+    "LADDER", "Augmentation", "Classifier", "Erasing", "ModelConfig", "Preset", "Stage", "TrainConfig",
     "build_cnn", "create", "derive", "get", "load_model", "names", "register",
     "replace_fields",
 ]

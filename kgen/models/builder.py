@@ -5,6 +5,7 @@ from numbers import Integral
 
 import keras
 
+from kgen.config import ModelConfig
 from kgen.layers import (
     AlternatingFlip,
     BatchNormalization,
@@ -16,7 +17,6 @@ from kgen.layers import (
     RandomRotation,
     WeightNormalization,
 )
-from kgen.models.config import ModelConfig
 from kgen.validation import (
     MAX_CHANNELS,
     MAX_IMAGE_SIDE,
@@ -33,8 +33,8 @@ NORM_EPSILON = 1e-5
 
 
 def build_cnn(config, input_shape=(32, 32, 3), num_classes=10, mean=None, std=None,
-              extra_augmentation=(), name="kgen_cnn"):
-    """Build a functional Keras model from a `ModelConfig`.
+              extra_augmentation=(), name="kgen_cnn", preset=None):
+    """Build a `Classifier` (a functional Keras model) from a `ModelConfig`.
 
     The model takes raw `uint8` images (`x / 255` and per-channel standardization
     happen inside it) and returns logits, so compile with
@@ -50,13 +50,87 @@ def build_cnn(config, input_shape=(32, 32, 3), num_classes=10, mean=None, std=No
         extra_augmentation: more training-only layers (for example keras-cv's
             `RandomCutout`), applied after kgen's own augmentation.
         name: the model's name.
+        preset: the name of the preset `config` comes from, if any; the model
+            and its `.keras` file keep it.
     """
-    if not isinstance(config, ModelConfig):
-        raise TypeError(f"`config` must be a kgen.models.ModelConfig. Received: config={config!r}")
-    input_shape = _check_input_shape(input_shape)
+    return Classifier(config, input_shape, num_classes, mean=mean, std=std,
+                      extra_augmentation=extra_augmentation, preset=preset, name=name)
+
+
+@keras.saving.register_keras_serializable(package="kgen")
+class Classifier(keras.Model):
+    """A kgen CNN: a functional Keras model that knows what it was built from.
+
+    keras-hub's pattern: `get_config` holds the constructor's arguments (the
+    `ModelConfig`, input shape, classes, input statistics, preset name and the
+    dtype policy), so a `.keras` file says what the model is, and loading
+    rebuilds the same graph before reading the weights into it, in safe mode.
+    Build it with `build_cnn` or `kgen.models.create`.
+
+    Attributes:
+        model_config: the `ModelConfig`.
+        preset: the preset's name, or None.
+        image_shape, num_classes, mean, std: as given to `build_cnn` (checked).
+    """
+
+    def __init__(self, model_config, image_shape=(32, 32, 3), num_classes=10, mean=None,
+                 std=None, extra_augmentation=(), preset=None, name="kgen_cnn", **kwargs):
+        if not isinstance(model_config, ModelConfig):
+            raise TypeError("`config` must be a kgen.models.ModelConfig. "
+                            f"{received('config', model_config)}")
+        if preset is not None and not isinstance(preset, str):
+            raise TypeError(f"`preset` must be a preset name or None. {received('preset', preset)}")
+        image_shape = _check_input_shape(image_shape)
+        num_classes = check_int("num_classes", num_classes, minimum=2, maximum=MAX_CHANNELS)
+        mean, std = _check_statistics(mean, std, image_shape[-1])
+        extra_augmentation = tuple(check_sequence("extra_augmentation", extra_augmentation))
+        _check_downsampling(model_config, image_shape)
+        inputs, outputs = _build_graph(model_config, image_shape, num_classes, mean, std,
+                                       extra_augmentation)
+        super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
+        self.model_config = model_config
+        self.preset = preset
+        self.image_shape = image_shape
+        self.num_classes = num_classes
+        self.mean, self.std = tuple(mean), tuple(std)
+        self.extra_augmentation = extra_augmentation
+        self.built_with_policy = keras.config.dtype_policy().name
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "model_config": self.model_config.to_dict(),
+            "image_shape": list(self.image_shape),
+            "num_classes": self.num_classes,
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "extra_augmentation": [keras.saving.serialize_keras_object(layer)
+                                   for layer in self.extra_augmentation],
+            "preset": self.preset,
+            "dtype_policy_name": self.built_with_policy,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["model_config"] = ModelConfig.from_dict(config["model_config"])
+        config["extra_augmentation"] = [keras.saving.deserialize_keras_object(layer)
+                                        for layer in config.get("extra_augmentation", ())]
+        # Rebuild under the policy the layers were built with (a mixed-precision
+        # model stays mixed wherever it is loaded), then restore the caller's.
+        policy = config.pop("dtype_policy_name", None)
+        previous = keras.config.dtype_policy()
+        if policy is not None:
+            keras.config.set_dtype_policy(policy)
+        try:
+            return cls(**config)
+        finally:
+            keras.config.set_dtype_policy(previous)
+
+
+def _check_statistics(mean, std, channels):
     original_mean, original_std = mean, std
-    num_classes = check_int("num_classes", num_classes, minimum=2, maximum=MAX_CHANNELS)
-    channels = input_shape[-1]
     mean = check_per_channel("mean", 0.5 if mean is None else mean, channels)
     std = check_per_channel("std", 0.25 if std is None else std, channels,
                             minimum=0.0, min_inclusive=False)
@@ -71,10 +145,11 @@ def build_cnn(config, input_shape=(32, 32, 3), num_classes=10, mean=None, std=No
                 f"units (divide statistics of 0..255 pixels by 255). "
                 f"{received(name, original)}"
             )
-    extra_augmentation = check_sequence("extra_augmentation", extra_augmentation)
-    _check_downsampling(config, input_shape)
+    return mean, std
 
-    # === Functional Model ===
+
+def _build_graph(config, input_shape, num_classes, mean, std, extra_augmentation):
+    """The functional graph: `(inputs, outputs)`."""
     inputs = keras.Input(shape=input_shape, dtype="uint8", name="images")
     x = keras.layers.Rescaling(1.0 / 255, name="rescale")(inputs)
     x = apply_geometric_augmentation(x, config.augmentation)
@@ -91,8 +166,7 @@ def build_cnn(config, input_shape=(32, 32, 3), num_classes=10, mean=None, std=No
         x = apply_conv_unit(x, config.scaled_width(config.stem_width), config, name="stem")
     for index, stage in enumerate(config.stages):
         x = apply_stage(x, stage, config, name=f"stage{index}")
-    outputs = apply_head(x, num_classes, config)
-    return keras.Model(inputs, outputs, name=name)
+    return inputs, apply_head(x, num_classes, config)
 
 
 def apply_geometric_augmentation(x, augmentation):

@@ -313,6 +313,7 @@ def run_one(planned_variant, settings, data, seed, directory, log=print, force=F
     model = kgen.models.build_cnn(
         planned_variant.model, data.input_shape, data.num_classes, mean=mean, std=std,
         name=planned_variant.variant.name.replace("-", "_").replace(".", "_").replace("+", "_"),
+        preset=planned_variant.preset.name,
     )
     journal = HistoryJournal(history_path, rows, planned_variant.train.epochs, log)
     callbacks = [journal, AtomicBackupAndRestore(backup_dir), keras.callbacks.TerminateOnNaN()]

@@ -1,4 +1,8 @@
-"""Frozen, validated configurations for kgen's CNN family and its training."""
+"""Frozen, validated configurations for kgen's CNN family and its training.
+
+Keras-free, like `kgen.presets`: the CLI lists, checks and prints configs
+without importing a backend. `kgen.models` re-exports everything here.
+"""
 
 import dataclasses
 from dataclasses import dataclass, field
@@ -191,6 +195,14 @@ class ModelConfig:
 
     def to_dict(self):
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, fields):
+        """The config `to_dict` (or its JSON) describes."""
+        if not isinstance(fields, dict):
+            raise TypeError(f"A ModelConfig is read from a dict of its fields. "
+                            f"{received('fields', fields)}")
+        return from_fields(cls, fields, "model field")
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,15 @@
 A preset is a `ModelConfig` plus the `TrainConfig` it is trained with, so a study
 can train any preset without knowing what it is. Each ladder rung is the previous
 rung with one delta, never a copy of model code.
+
+Keras-free (the CLI's `kgen list` reads it without importing a backend);
+`kgen.models` re-exports `get`, `names`, `register`, `derive` and `Preset`.
 """
 
 import dataclasses
 from dataclasses import dataclass
 
-from kgen.models.config import (
+from kgen.config import (
     Augmentation,
     Erasing,
     ModelConfig,
