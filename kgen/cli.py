@@ -59,10 +59,6 @@ def main(argv=None):
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        if argv[:1] == ["bench"]:
-            # argparse's REMAINDER does not take a leading option such as --help,
-            # so everything after `bench` goes to kgen.bench's own parser.
-            return _bench(argparse.Namespace(bench_args=argv[1:]))
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()
@@ -160,12 +156,16 @@ def build_parser():
     )
     listing.set_defaults(handler=_list)
 
+    # kgen.bench.config is Keras-free, like everything the parser needs.
+    from kgen.bench import config as bench_config
+
     bench = commands.add_parser(
-        "bench", help="benchmarks (kgen.bench); `kgen bench --help` for its options",
-        add_help=False,
-        description="Delegated to kgen.bench.",
+        "bench", help="training throughput of a preset on each backend, against plain PyTorch",
+        description="Time a preset's training on each Keras backend, each in its own "
+                    "process, against a plain-PyTorch loop measured in the same run "
+                    "(docs/performance.md). The same as `python -m kgen.bench`.",
     )
-    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+    bench_config.add_arguments(bench)
     bench.set_defaults(handler=_bench)
     return parser
 
@@ -372,16 +372,9 @@ def _list(args):
 
 
 def _bench(args):
-    try:
-        import kgen.bench as bench
-    except ModuleNotFoundError as error:
-        if error.name not in ("kgen.bench",):
-            raise
-        raise UsageError("the bench command needs kgen/bench.py, which this installation "
-                         "lacks. Received: command='bench'") from None
-    parser = _Parser(prog="kgen bench", description=(bench.__doc__ or "").strip() or None)
-    bench.add_arguments(parser)
-    return bench.run_from_args(parser.parse_args(args.bench_args))
+    from kgen.bench.parent import run_from_args
+
+    return run_from_args(args)
 
 
 # === Running a study ===
@@ -542,8 +535,6 @@ def _select_backend(backend, verbose=False):
         os.environ["KERAS_BACKEND"] = backend
     if "keras" in sys.modules or verbose:
         return
-    # TensorFlow's C++ INFO and WARNING lines (CPU features, XLA service) ...
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with _native_stderr_hidden():
         import keras  # imports the backend
 
@@ -556,7 +547,8 @@ def _select_backend(backend, verbose=False):
 
 @contextlib.contextmanager
 def _native_stderr_hidden():
-    """... and the lines TensorFlow writes before its logging starts ("All log
+    """TensorFlow's C++ INFO and WARNING lines are off (TF_CPP_MIN_LOG_LEVEL=2,
+    set by `main`); this hides the lines it writes before its logging starts ("All log
     messages before absl::InitializeLog()", oneDNN, "Could not find cuda
     drivers"), which no environment variable hides: file descriptor 2 points at
     a temporary file for the import, and what it caught is shown if the import

@@ -1,7 +1,10 @@
 import argparse
+import importlib.util
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -10,6 +13,7 @@ import pytest
 from kgen import bench
 from kgen.models import ModelConfig, Stage, build_cnn
 
+REPOSITORY = Path(__file__).resolve().parents[1]
 TINY = {"preset": "small-cnn", "width": 4, "batch": 8, "steps": 2, "warmup_steps": 1,
         "windows": 2}
 
@@ -129,13 +133,23 @@ def test_matmul_rate_is_positive():
 
 
 @pytest.mark.slow
-def test_cli_runs_a_child_per_backend_and_writes_json(tmp_path):
+def test_bench_runs_from_the_installed_package(tmp_path):
+    # Outside the checkout (cwd elsewhere, no PYTHONPATH): under tox this is the
+    # env's installed wheel, which must carry the reference and everything else.
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    where = subprocess.run([sys.executable, "-c", "import kgen.bench; print(kgen.bench.__file__)"],
+                           capture_output=True, text=True, cwd=tmp_path, env=environment,
+                           timeout=120)
+    assert where.returncode == 0, where.stderr
+    if os.environ.get("TOX_ENV_NAME"):
+        assert REPOSITORY not in Path(where.stdout.strip()).resolve().parents, where.stdout
     path = tmp_path / "bench.json"
+    with_reference = importlib.util.find_spec("torch") is not None
     argv = ["--preset", "small-cnn", "--width", "4", "--batch", "8", "--steps", "2",
             "--warmup-steps", "1", "--windows", "2", "--backends", keras.backend.backend(),
-            "--no-reference", "--json", str(path)]
-    completed = subprocess.run([sys.executable, "-m", "kgen.bench", *argv], capture_output=True,
-                               text=True, timeout=600)
+            "--json", str(path), *([] if with_reference else ["--no-reference"])]
+    completed = subprocess.run([sys.executable, "-m", "kgen", "bench", *argv], cwd=tmp_path,
+                               env=environment, capture_output=True, text=True, timeout=600)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert f"| {keras.backend.backend()} |" in completed.stdout
     results = json.loads(path.read_text())
@@ -143,6 +157,9 @@ def test_cli_runs_a_child_per_backend_and_writes_json(tmp_path):
     assert entry["backend"] == keras.backend.backend()
     assert entry["images_per_second"] > 0 and entry["peak_rss_mb"] > 50
     assert results["machine"]["matmul_gflops"] > 0
+    if with_reference:
+        assert results["reference"]["images_per_second"] > 0, results["reference"]
+        assert entry["ratio_to_reference"] > 0
 
 
 def test_cli_exits_2_on_a_bad_argument():
@@ -158,11 +175,8 @@ def test_cli_exits_2_on_a_bad_argument():
 @pytest.fixture
 def reference():
     pytest.importorskip("torch")
-    sys.path.insert(0, str(bench.REFERENCE_SCRIPT.parent))
-    try:
-        import torch_reference
-    finally:
-        sys.path.pop(0)
+    from kgen.bench import torch_reference
+
     return torch_reference
 
 

@@ -258,17 +258,17 @@ def test_diverged_run_is_recorded_and_the_study_goes_on(tmp_path, capsys):
     assert out.index("run 2/2: fine seed 0") > out.index("diverged: the loss")
 
 
-def test_bench_is_delegated_or_explained(capsys):
-    try:
-        import kgen.bench  # noqa: F401
-    except ModuleNotFoundError:
-        code, _, err = run_cli(capsys, "bench")
-        assert code == 2 and "kgen/bench.py" in err
-    else:
-        with pytest.raises(SystemExit) as exit_info:
-            main(["bench", "--help"])
-        assert exit_info.value.code == 0
-        assert "usage: kgen bench" in capsys.readouterr().out
+def test_bench_is_a_command_with_its_own_options(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: kgen bench")
+    for option in ("--preset", "--backends", "--repeats", "--no-reference"):
+        assert option in out
+    assert "--worker" not in out  # the parent's option for its children, hidden
+    code, _, err = run_cli(capsys, "bench", "--steps", "0")
+    assert code == 2 and "steps" in err
 
 
 def test_list_imports_no_backend_and_starts_fast():

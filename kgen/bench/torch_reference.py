@@ -14,10 +14,11 @@ default initialization; initialization does not change the speed).
 
 Run it alone (it prints one JSON line):
 
-    python benchmarks/torch_reference.py --preset resnet9 --width 16 --batch 256 --steps 20
+    python -m kgen.bench.torch_reference --preset resnet9 --width 16 --batch 256 --steps 20
 """
 
 import argparse
+import dataclasses
 import json
 import math
 import numbers
@@ -27,10 +28,13 @@ import statistics
 import sys
 import time
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional
+
+# Keras-free: the reference's memory and threads are PyTorch's alone. The same
+# random images as the backends get (same seed, same pixels).
+from kgen.bench.config import RANDOM_MEAN, RANDOM_STD, preset_configs, random_dataset
 
 # === torchvision's transforms, in plain torch ===
 
@@ -392,25 +396,11 @@ class _Config:
 
 
 def spec_from_preset(preset, width, batch, warmup_steps, steps, windows, workers):
-    """The spec `kgen bench` passes, built here for a standalone run (imports kgen)."""
-    import dataclasses
-
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from kgen import bench
-
-    model_config, train_config = bench.preset_configs(preset, width, batch)
+    """The spec `kgen bench` passes, built here for a standalone run."""
+    model_config, train_config = preset_configs(preset, width, batch)
     return {"model": dataclasses.asdict(model_config), "train": dataclasses.asdict(train_config),
-            "mean": bench.RANDOM_MEAN, "std": bench.RANDOM_STD, "batch": batch,
+            "mean": RANDOM_MEAN, "std": RANDOM_STD, "batch": batch,
             "warmup_steps": warmup_steps, "steps": steps, "windows": windows, "workers": workers}
-
-
-def random_dataset(count, image_shape=(32, 32, 3), num_classes=10, seed=0):
-    """The images `kgen.bench.random_dataset` makes (same seed, same pixels)."""
-    rng = np.random.default_rng(seed)
-    images = rng.integers(0, 256, (count, *image_shape), dtype=np.uint8)
-    labels = rng.permutation(np.arange(count) % num_classes).astype(np.int64)
-    return images, labels
 
 
 def main(argv=None):
