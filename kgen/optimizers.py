@@ -18,9 +18,10 @@ are different, and kgen names each:
 import keras
 from keras import ops
 
-from kgen.validation import check_choice, check_float32, check_number
+from kgen.config import OPTIMIZERS
+from kgen.validation import check_choice, check_float32, check_number, received
 
-NAMES = ("adam", "adam_coupled_decay", "adamw", "sgd")
+NAMES = OPTIMIZERS  # the names TrainConfig accepts, each made by `create`
 
 
 @keras.saving.register_keras_serializable(package="kgen")
@@ -95,8 +96,10 @@ def create(name, learning_rate, weight_decay=0.0, momentum=0.9, **kwargs):
         return AdamCoupledDecay(learning_rate, coupled_weight_decay=weight_decay, **kwargs)
     if name == "adamw":
         return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay, **kwargs)
-    return keras.optimizers.SGD(learning_rate, momentum=momentum, nesterov=momentum > 0,
-                                weight_decay=weight_decay or None, **kwargs)
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=momentum, nesterov=momentum > 0,
+                                    weight_decay=weight_decay or None, **kwargs)
+    raise ValueError(f"No optimizer is made for this name. {received('name', name)}")
 
 
 def check_learning_rate(learning_rate):

@@ -106,4 +106,8 @@ def from_config(train_config, steps_per_epoch, epochs=None):
         return per_epoch_exponential(lr, train_config.gamma, steps_per_epoch)
     if train_config.schedule == "cosine":
         return cosine(lr, total_steps, warmup_steps)
-    return WarmupLinearDecay(lr, warmup_steps, total_steps)
+    if train_config.schedule == "warmup_linear":
+        return WarmupLinearDecay(lr, warmup_steps, total_steps)
+    # TrainConfig refuses other names; a new one must be made here first.
+    raise ValueError(f"No schedule is made for this name. "
+                     f"Received: schedule={train_config.schedule!r}")

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+import kgen.config
 import kgen.data
 import kgen.layers
 import kgen.models
@@ -315,3 +316,32 @@ def test_unknown_preset_suggests_names():
 def test_stage_rejects_bad_arguments(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         Stage(**{"width": 8, **kwargs})
+
+
+# === Every validated choice is built (the builder's branches are the config's names) ===
+
+
+@pytest.mark.parametrize("head", kgen.config.HEADS)
+@pytest.mark.parametrize("normalization", kgen.config.NORMALIZATIONS)
+def test_every_head_and_normalization_builds(head, normalization):
+    config = ModelConfig(stages=(Stage(4), Stage(8)), head=head, head_units=(),
+                         normalization=normalization, norm_groups=2)
+    model = build_cnn(config, (8, 8, 3), 3)
+    assert tuple(model(random_images(2, 8, 8), training=False).shape) == (2, 3)
+
+
+@pytest.mark.parametrize("schedule", kgen.config.SCHEDULES)
+def test_every_schedule_is_made(schedule):
+    from kgen import schedules
+
+    made = schedules.from_config(kgen.models.TrainConfig(schedule=schedule, epochs=2),
+                                 steps_per_epoch=3)
+    rate = made if isinstance(made, float) else float(keras.ops.convert_to_numpy(made(1)))
+    assert 0 < rate <= 1e-3 * (1 + 1e-6)  # float32
+
+
+@pytest.mark.parametrize("name", kgen.config.OPTIMIZERS)
+def test_every_optimizer_is_made(name):
+    from kgen import optimizers
+
+    assert isinstance(optimizers.create(name, 1e-3), keras.optimizers.Optimizer)

@@ -3,10 +3,9 @@
 import keras
 from keras import ops
 
+from kgen.config import PAD_MODES
 from kgen.layers.base import RandomImageLayer
 from kgen.validation import MAX_IMAGE_SIDE, check_choice, check_int
-
-PAD_MODES = ("constant", "reflect")
 
 
 @keras.saving.register_keras_serializable(package="kgen")

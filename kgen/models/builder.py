@@ -234,13 +234,16 @@ def apply_conv_unit(x, width, config, strides=1, name="unit"):
     return _normalization(activation(x), config, name)
 
 
+# How each head (`kgen.config.HEADS`) turns the last feature map into a vector.
+HEAD_POOLING = {
+    "flatten": lambda: keras.layers.Flatten(name="flatten"),
+    "avg": lambda: keras.layers.GlobalAveragePooling2D(name="avg_pool"),
+    "max": lambda: keras.layers.GlobalMaxPooling2D(name="max_pool"),
+}
+
+
 def apply_head(x, num_classes, config):
-    if config.head == "flatten":
-        x = keras.layers.Flatten(name="flatten")(x)
-    elif config.head == "avg":
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    else:
-        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    x = HEAD_POOLING[config.head]()(x)
     for index, units in enumerate(config.head_units):
         if config.drop_connect:
             dense = DropConnectDense(units, rate=config.drop_connect,
@@ -290,11 +293,14 @@ def _normalization(x, config, name):
         layer = keras.layers.GroupNormalization(
             groups=-1, epsilon=NORM_EPSILON, name=f"{name}_instancenorm"
         )
-    else:
+    elif kind == "group":
         groups = math.gcd(config.norm_groups, channels)
         layer = keras.layers.GroupNormalization(
             groups=groups, epsilon=NORM_EPSILON, name=f"{name}_groupnorm"
         )
+    else:  # ModelConfig refuses other names; a new one must be built here first
+        raise ValueError(f"The builder has no {kind!r} normalization. "
+                         f"{received('normalization', kind)}")
     return layer(x)
 
 
