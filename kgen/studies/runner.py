@@ -8,7 +8,6 @@ started again loses no run and counts none twice.
 """
 
 import dataclasses
-import glob
 import hashlib
 import json
 import math
@@ -316,12 +315,13 @@ def run_one(planned_variant, settings, data, seed, directory, log=print, force=F
         preset=planned_variant.preset.name,
     )
     journal = HistoryJournal(history_path, rows, planned_variant.train.epochs, log)
-    callbacks = [journal, AtomicBackupAndRestore(backup_dir), keras.callbacks.TerminateOnNaN()]
+    callbacks = [journal, EpochBackup(backup_dir), keras.callbacks.TerminateOnNaN()]
     if os.environ.get(PAUSE_VARIABLE):
         callbacks.append(PauseForTest(f"train:{planned_variant.variant.name}:{seed}"))
     if settings.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(directory / "tensorboard")))
-    kgen.training.fit(model, data, planned_variant.train, callbacks=callbacks, verbose=0)
+    kgen.training.fit(model, data, planned_variant.train, callbacks=callbacks, verbose=0,
+                      initial_epoch=restored_epoch)
 
     rows = journal.rows
     diverged = any(not _finite(row.get("loss")) for row in rows)
@@ -442,38 +442,44 @@ class HistoryJournal(keras.callbacks.Callback):
         )
 
 
-class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
-    """`BackupAndRestore` whose backup is never half-written.
+class EpochBackup(keras.callbacks.Callback):
+    """Backs the model (weights and optimizer state) up after every epoch and
+    restores the backup when training begins, so a killed run resumes from its
+    last completed epoch.
 
-    Keras' writes `latest.weights.h5` and then `training_metadata.json` in
-    place, so a kill during either leaves a truncated file or weights one epoch
-    ahead of the recorded epoch. Here each epoch's weights go to their own file
-    and a small state file naming them is replaced atomically afterwards: the
-    state always points at complete weights of the epoch it names.
+    Not Keras' `BackupAndRestore`: it writes `latest.weights.h5` and then
+    `training_metadata.json` in place, so a kill during either leaves a
+    truncated file or weights one epoch ahead of the recorded epoch, and
+    changing that means overriding its private methods. Here each epoch's
+    weights go to their own file and a small state file naming them is
+    replaced atomically afterwards: the state always points at complete
+    weights of the epoch it names. The caller resumes the epoch count by
+    passing `read_backup_epoch(backup_dir)` as `fit`'s `initial_epoch`.
     """
 
     def __init__(self, backup_dir):
-        super().__init__(str(backup_dir), save_freq="epoch", delete_checkpoint=False)
+        super().__init__()
+        self.backup_dir = Path(backup_dir)
 
-    def _save_model(self):
-        os.makedirs(self.backup_dir, exist_ok=True)
-        weights = f"epoch-{self._current_epoch}.weights.h5"
-        self.model.save_weights(os.path.join(self.backup_dir, weights), overwrite=True)
-        write_json(os.path.join(self.backup_dir, BACKUP_STATE),
-                   {"epoch": self._current_epoch, "weights": weights})
-        for path in glob.glob(os.path.join(self.backup_dir, "epoch-*.weights.h5")):
-            if os.path.basename(path) != weights:
-                os.remove(path)
-
-    def _load_model(self):
-        state = _read_or_none(os.path.join(self.backup_dir, BACKUP_STATE))
-        if state is None:
+    def on_train_begin(self, logs=None):
+        if not read_backup_epoch(self.backup_dir):
             return
+        state = read_json(self.backup_dir / BACKUP_STATE)
         optimizer = self.model.optimizer
         if optimizer is not None and not optimizer.built:
+            # The backup holds the optimizer's variables; they must exist to be filled.
             optimizer.build(self.model.trainable_variables)
-        self.model.load_weights(os.path.join(self.backup_dir, state["weights"]))
-        self.model._initial_epoch = state["epoch"]
+        self.model.load_weights(self.backup_dir / state["weights"])
+
+    def on_epoch_end(self, epoch, logs=None):
+        completed = epoch + 1
+        self.backup_dir.mkdir(parents=True, exist_ok=True)
+        weights = f"epoch-{completed}.weights.h5"
+        self.model.save_weights(self.backup_dir / weights, overwrite=True)
+        write_json(self.backup_dir / BACKUP_STATE, {"epoch": completed, "weights": weights})
+        for path in self.backup_dir.glob("epoch-*.weights.h5"):
+            if path.name != weights:
+                path.unlink()
 
 
 class PauseForTest(keras.callbacks.Callback):
