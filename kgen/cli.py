@@ -14,22 +14,20 @@ report` and every `--help` import no backend at all.
 """
 
 import argparse
-import contextlib
 import itertools
 import json
+import math
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 
 import kgen
+import kgen.backend
 from kgen.studies.settings import QUICK
 from kgen.validation import check_choice, received
 
-BACKENDS = ("tensorflow", "jax", "torch")
-# What Keras itself accepts in KERAS_BACKEND.
-KERAS_BACKENDS = (*BACKENDS, "numpy", "openvino")
+BACKENDS = kgen.backend.BACKENDS
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -81,16 +79,6 @@ def _one_line(error):
         where = f": {error.filename!r}" if error.filename else ""
         return f"{error.strerror}{where}"
     return " ".join(str(error).split()) or type(error).__name__
-
-
-def _check_backend_variable():
-    """An unknown KERAS_BACKEND (with no --backend to replace it) fails at Keras'
-    import with a traceback deep in Keras; say it here, in one line."""
-    backend = os.environ.get("KERAS_BACKEND")
-    if backend is not None and backend not in KERAS_BACKENDS:
-        raise UsageError(f"the environment variable KERAS_BACKEND names no Keras backend; "
-                         f"expected one of {', '.join(KERAS_BACKENDS)} (kgen runs on "
-                         f"{', '.join(BACKENDS)}). Received: KERAS_BACKEND={backend!r}")
 
 
 def build_parser():
@@ -204,6 +192,20 @@ def _add_run_options(parser, default_out):
                             "and retrain (deleting them) the runs in it whose configuration "
                             "differs (backend, dataset content, variant, settings); without "
                             "it no run is ever deleted")
+    group.add_argument("--executor", choices=("local", "ray"), default="local",
+                       help="where the runs train: one after another in this process "
+                            "(default), or as Ray tasks, each with its own resources "
+                            "(needs kgen[ray]; docs/studies.md)")
+    group.add_argument("--address", metavar="ADDR",
+                       help="with --executor ray: the cluster to use (`ray start --head` "
+                            "prints it; 'auto' finds a local one); default: a private "
+                            "instance on this machine")
+    group.add_argument("--cpus-per-run", type=_positive_int, default=1, metavar="N",
+                       help="with --executor ray: CPUs each run asks for (its thread "
+                            "limit too; default 1)")
+    group.add_argument("--gpus-per-run", type=_non_negative_float, default=0.0, metavar="G",
+                       help="with --executor ray: GPUs each run asks for (fractions "
+                            "share one; default 0)")
     group.add_argument("--verbose", action="store_true",
                        help="show the backend's start-up messages (TensorFlow's oneDNN and "
                             "CUDA notices, C++ log lines), which kgen hides by default")
@@ -238,44 +240,30 @@ def _add_run_options(parser, default_out):
     group.add_argument("--eval-limit", type=_positive_int, help=argparse.SUPPRESS)
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1. Received: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1. Received: {text!r}")
-    return value
+def _number_type(kind, description, minimum, strict=False, below=None):
+    """An argparse type: `kind(text)` at or above `minimum` (above, if
+    `strict`) and under `below`, finite; else a one-line error saying what it
+    must be."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        fits = (value is not None and math.isfinite(value)
+                and (value > minimum if strict else value >= minimum)
+                and (below is None or value < below))
+        if not fits:
+            raise argparse.ArgumentTypeError(f"must be {description}. Received: {text!r}")
+        return value
+
+    return parse
 
 
-def _non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0. Received: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0. Received: {text!r}")
-    return value
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number > 0. Received: {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number > 0. Received: {text!r}")
-    return value
-
-
-def _fraction(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1). Received: {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1). Received: {text!r}")
-    return value
+_positive_int = _number_type(int, "an integer >= 1", 1)
+_non_negative_int = _number_type(int, "an integer >= 0", 0)
+_positive_float = _number_type(float, "a number > 0", 0.0, strict=True)
+_non_negative_float = _number_type(float, "a number >= 0", 0.0)
+_fraction = _number_type(float, "a number in [0, 1)", 0.0, below=1.0)
 
 
 def parse_only(text, names):
@@ -401,6 +389,10 @@ def _run_study(args, study):
             raise UsageError(f"--tensorboard needs the {' and '.join(missing)} "
                              f"package{'s' if len(missing) > 1 else ''} (pip install "
                              f"{' '.join(missing)}). Received: tensorboard=True")
+    from kgen.studies import executors
+
+    executors.check_executor(args.executor, args.address, args.cpus_per_run,
+                             args.gpus_per_run)
     out_dir = Path(args.out or f"runs/{study.name}")
     selected = study.select(only)
     seeds = list(range(settings.seeds))
@@ -440,7 +432,9 @@ def _run_study(args, study):
     with layout.locked(out_dir):
         layout.write_manifest(out_dir, study, settings, seeds)
         runner.run_study(selected, planned, settings, data, out_dir, seeds, log=log,
-                         force=args.force, data_fingerprint=fingerprint)
+                         force=args.force, data_fingerprint=fingerprint,
+                         executor=args.executor, address=args.address,
+                         cpus_per_run=args.cpus_per_run, gpus_per_run=args.gpus_per_run)
         report.write_report(out_dir)
     log("")
     _print_table(out_dir / "report.md")
@@ -519,55 +513,13 @@ def _split_overrides(preset, overrides):
 
 
 def _select_backend(backend, verbose=False):
-    """Sets KERAS_BACKEND (unless Keras is already imported, with that backend)
-    and imports Keras, hiding the backend's start-up messages unless `verbose`."""
-    if backend is None:
-        _check_backend_variable()
-    elif "keras" in sys.modules:
-        import keras
-
-        if keras.backend.backend() != backend:
-            raise UsageError(
-                f"--backend {backend}: Keras is already imported with backend "
-                f"{keras.backend.backend()!r} in this process. {received('backend', backend)}"
-            )
-    else:
-        os.environ["KERAS_BACKEND"] = backend
-    if "keras" in sys.modules or verbose:
-        return
-    with _native_stderr_hidden():
-        import keras  # imports the backend
-
-        # TensorFlow looks for CUDA at its first device query and logs an error
-        # ("failed call to cuInit") on a machine without a GPU: query here.
-        # Keras' PyTorch backend has no keras.distribution.
-        with contextlib.suppress(AttributeError):
-            keras.distribution.list_devices()
-
-
-@contextlib.contextmanager
-def _native_stderr_hidden():
-    """TensorFlow's C++ INFO and WARNING lines are off (TF_CPP_MIN_LOG_LEVEL=2,
-    set by `main`); this hides the lines it writes before its logging starts ("All log
-    messages before absl::InitializeLog()", oneDNN, "Could not find cuda
-    drivers"), which no environment variable hides: file descriptor 2 points at
-    a temporary file for the import, and what it caught is shown if the import
-    fails."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as caught:
-        os.dup2(caught.fileno(), 2)
-        try:
-            yield
-        except BaseException:
-            os.dup2(saved, 2)
-            caught.seek(0)
-            sys.stderr.write(caught.read().decode(errors="replace"))
-            raise
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
+    """Chooses the backend (`kgen.backend.choose`) and starts it, hiding its
+    start-up messages unless `verbose` (which holds for the whole run, Ray
+    workers included, through KGEN_VERBOSE)."""
+    kgen.backend.choose(backend)
+    if verbose:
+        os.environ[kgen.backend.VERBOSE_VARIABLE] = "1"
+    kgen.backend.start()
 
 
 def _print_table(report_path):

@@ -343,12 +343,12 @@ def test_report_needs_no_keras(tmp_path):
 
 
 def test_native_stderr_is_hidden_and_shown_again_on_failure(capfd):
-    from kgen.cli import _native_stderr_hidden
+    from kgen.backend import quiet
 
-    with _native_stderr_hidden():
+    with quiet():
         os.write(2, b"start-up chatter\n")
     with pytest.raises(ImportError):
-        with _native_stderr_hidden():
+        with quiet():
             os.write(2, b"why the import failed\n")
             raise ImportError("no backend")
     os.write(2, b"after\n")

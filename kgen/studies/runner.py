@@ -23,10 +23,11 @@ import keras
 import numpy as np
 
 import kgen
+import kgen.backend
 import kgen.data
 import kgen.models
 import kgen.training
-from kgen.studies import layout
+from kgen.studies import executors, layout
 from kgen.studies.data import load_limited
 from kgen.studies.files import (
     PAUSE_VARIABLE,
@@ -171,7 +172,8 @@ def input_statistics(scaling, data):
 
 
 def run_study(study, planned, settings, data, out_dir, seeds, log=print, force=False,
-              data_fingerprint=None):
+              data_fingerprint=None, executor="local", address=None, cpus_per_run=1,
+              gpus_per_run=0):
     """Runs every (variant, seed) not finished yet; returns the result dicts.
 
     Everything that can be checked is checked before the first file is
@@ -179,19 +181,30 @@ def run_study(study, planned, settings, data, out_dir, seeds, log=print, force=F
     use by another process) and every existing run folder (`check_runs`).
     Nothing finished is deleted unless `force`. `data_fingerprint` saves
     hashing the data again when the caller has (`dataset_fingerprint(data)`).
+    `executor="ray"` runs them as Ray tasks (`kgen.studies.executors`), on the
+    cluster at `address` or on a private instance on this machine.
     """
     out_dir = Path(out_dir)
+    executors.check_executor(executor, address, cpus_per_run, gpus_per_run)
     check_batch_sizes(planned, data)
     layout.check_writable(out_dir)
     fingerprint = data_fingerprint or dataset_fingerprint(data)
     tasks = [(p, seed) for p in planned for seed in seeds]
     check_runs(tasks, settings, data, out_dir, force=force, data_fingerprint=fingerprint)
-    results = []
     with layout.locked(out_dir):
         remove_partial_files(out_dir)  # a report file a kill left half-written
+        if executor == "ray":
+            return executors.run_on_ray(tasks, settings, data, out_dir, layout.run_dir, log=log,
+                                        force=force, data_fingerprint=fingerprint,
+                                        address=address, cpus_per_run=cpus_per_run,
+                                        gpus_per_run=gpus_per_run)
+        results = []
+        start = time.monotonic()
         for index, (planned_variant, seed) in enumerate(tasks, start=1):
             name = planned_variant.variant.name
-            log(f"run {index}/{len(tasks)}: {name} seed {seed}")
+            timing = f" ({executors.progress(time.monotonic() - start, index - 1, len(tasks))})" \
+                if index > 1 else ""
+            log(f"run {index}/{len(tasks)}: {name} seed {seed}{timing}")
             result = run_one(planned_variant, settings, data, seed,
                              layout.run_dir(out_dir, name, seed), log=log, force=force,
                              data_fingerprint=fingerprint)
@@ -307,7 +320,7 @@ def run_one(planned_variant, settings, data, seed, directory, log=print, force=F
         log(f"  resuming after epoch {restored_epoch} of {planned_variant.train.epochs}")
 
     started = time.perf_counter()
-    keras.utils.set_random_seed(seed)
+    kgen.backend.set_random_seed(seed)
     mean, std = input_statistics(planned_variant.variant.scaling, data)
     model = kgen.models.build_cnn(
         planned_variant.model, data.input_shape, data.num_classes, mean=mean, std=std,

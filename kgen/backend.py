@@ -1,0 +1,99 @@
+"""Choosing the Keras backend and starting it quietly.
+
+Keras reads `KERAS_BACKEND` once, when it is first imported, so the backend is
+chosen (`choose`) before anything imports Keras, and started (`start`) once.
+
+Starting TensorFlow prints lines no environment variable hides: "All log
+messages before absl::InitializeLog()", oneDNN's notice and "Could not find
+cuda drivers" are written before its logging starts, and its first device
+query logs "failed call to cuInit" on a machine without a GPU. On every
+backend, `keras.utils.set_random_seed` imports TensorFlow when it is
+installed (to seed `tf.random`), so they appear on JAX and PyTorch too. kgen
+hides them where it causes them (`quiet`); `KGEN_VERBOSE=1` (the CLI's
+`--verbose`) shows them. TensorFlow's later C++ INFO and WARNING lines are
+turned off with `TF_CPP_MIN_LOG_LEVEL=2` by the entry points.
+"""
+
+import contextlib
+import os
+import sys
+import tempfile
+
+from kgen.validation import received
+
+BACKENDS = ("tensorflow", "jax", "torch")  # the backends kgen runs and tests on
+KERAS_BACKENDS = (*BACKENDS, "numpy", "openvino")  # what Keras itself accepts
+VERBOSE_VARIABLE = "KGEN_VERBOSE"
+
+
+def choose(backend=None):
+    """Sets `KERAS_BACKEND` to `backend` before Keras is imported; with Keras
+    imported already it must be that backend. `None` keeps the environment's,
+    which must name a Keras backend (Keras' own error is a traceback deep in
+    its import)."""
+    if backend is None:
+        variable = os.environ.get("KERAS_BACKEND")
+        if variable is not None and variable not in KERAS_BACKENDS:
+            raise ValueError(f"the environment variable KERAS_BACKEND names no Keras backend; "
+                             f"expected one of {', '.join(KERAS_BACKENDS)} (kgen runs on "
+                             f"{', '.join(BACKENDS)}). Received: KERAS_BACKEND={variable!r}")
+        return
+    if backend not in BACKENDS:
+        raise ValueError(f"kgen runs on {', '.join(BACKENDS)}. {received('backend', backend)}")
+    if "keras" in sys.modules:
+        import keras
+
+        if keras.backend.backend() != backend:
+            raise ValueError(
+                f"--backend {backend}: Keras is already imported with backend "
+                f"{keras.backend.backend()!r} in this process. {received('backend', backend)}"
+            )
+        return
+    os.environ["KERAS_BACKEND"] = backend
+
+
+def start():
+    """Imports Keras and with it the backend, quietly (`quiet`)."""
+    if "keras" in sys.modules:
+        return
+    with quiet():
+        import keras
+
+        # TensorFlow's first device query logs its cuInit error: query here.
+        # Keras' PyTorch backend has no keras.distribution.
+        with contextlib.suppress(AttributeError):
+            keras.distribution.list_devices()
+
+
+def set_random_seed(seed):
+    """`keras.utils.set_random_seed` (Python, numpy and the backend), quietly:
+    it imports TensorFlow when installed, whichever backend runs."""
+    import keras
+
+    with quiet():
+        keras.utils.set_random_seed(seed)
+
+
+@contextlib.contextmanager
+def quiet():
+    """Hides what native code writes to standard error inside the block (file
+    descriptor 2 points at a temporary file), and shows it if the block
+    raises. With `KGEN_VERBOSE=1` nothing is hidden."""
+    if os.environ.get(VERBOSE_VARIABLE, "") not in ("", "0"):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            caught.seek(0)
+            sys.stderr.write(caught.read().decode(errors="replace"))
+            raise
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
