@@ -14,7 +14,6 @@ report` and every `--help` import no backend at all.
 """
 
 import argparse
-import itertools
 import json
 import math
 import os
@@ -52,16 +51,44 @@ def main(argv=None):
     `kgen: error: ...`; a file the system refuses (OSError) exits 1 the same way.
     KGEN_TRACEBACK=1 re-raises instead, for a bug report.
     """
-    # TensorFlow's C++ start-up messages hide the progress lines.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
-    try:
+
+    def parse_and_run():
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()
             return EXIT_USAGE
         return args.handler(args)
+
+    return _handling_errors(parse_and_run)
+
+
+def run_recipe(study, argv=None, description=None):
+    """The command line of a recipe script: `kgen study`'s run options for
+    `study` (a `kgen.studies.Study`, or one `Variant`), through the same runner;
+    returns the exit code.
+
+        if __name__ == "__main__":
+            sys.exit(kgen.cli.run_recipe(Variant(name="ladder-2", preset="ladder-1",
+                                                 model={"normalization": "batch"})))
+    """
+    from kgen.studies import Study, Variant
+
+    if isinstance(study, Variant):
+        study = Study(name=study.name, variants=(study,), title=study.name)
+    script = Path(sys.argv[0]).name if argv is None else "recipe"
+    parser = _Parser(prog=f"python {script}", description=description or study.title)
+    _add_run_options(parser, default_out=f"runs/recipes/{study.name}")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    return _handling_errors(lambda: _run_study(parser.parse_args(argv), study))
+
+
+def _handling_errors(function):
+    # TensorFlow's C++ start-up messages hide the progress lines.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        return function()
     except KeyboardInterrupt:
         print("\nkgen: interrupted. Run the same command again to resume: finished runs are "
               "kept and the unfinished one continues from its last completed epoch.",
@@ -331,9 +358,9 @@ def _report(args):
     directory = Path(args.dir)
     if not directory.is_dir():
         raise UsageError(f"no such folder. {received('dir', args.dir)}")
-    paths = report.write_report(directory)
-    _print_table(directory / "report.md")
-    for path in paths:
+    written = report.write_report(directory)
+    _print_summary(written)
+    for path in written.paths:
         print(f"wrote {path}")
     return 0
 
@@ -373,7 +400,6 @@ def _run_study(args, study):
     folder and every run in it, the data, each model's build) before the first
     file is written; then holds the folder's lock while it trains and reports."""
     import kgen.studies
-    from kgen.studies import layout
 
     names = [v.name for v in study.variants]
     only = parse_only(args.only, names) if args.only else list(range(len(names)))
@@ -394,52 +420,23 @@ def _run_study(args, study):
     executors.check_executor(args.executor, args.address, args.cpus_per_run,
                              args.gpus_per_run)
     out_dir = Path(args.out or f"runs/{study.name}")
-    selected = study.select(only)
-    seeds = list(range(settings.seeds))
 
     _select_backend(args.backend, args.verbose)
-    from kgen.studies import report, runner
+    from kgen.studies import runner
 
-    planned = runner.plan(selected, settings)
-    layout.check_output_folder(out_dir, study, settings, force=args.force)
-    data = runner.load_dataset(settings)
-    runner.check_batch_sizes(planned, data)
-    runner.check_builds(planned, data)
-    fingerprint = runner.dataset_fingerprint(data)
-    runner.check_runs([(p, seed) for p in planned for seed in seeds], settings, data, out_dir,
-                      force=args.force, data_fingerprint=fingerprint)
-
-    import keras
-
-    log = _log
-    log(f"kgen {kgen.__version__}: study {study.name!r}, {len(selected.variants)} variants x "
-        f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''} = "
-        f"{len(selected.variants) * len(seeds)} runs, backend "
-        f"{keras.backend.backend()}, keras {keras.__version__}")
+    header = []
     if args.quick:
-        log("quick settings (kgen.studies.QUICK): "
-            + ", ".join(f"{k}={v}" for k, v in kgen.studies.QUICK.items())
-            + "; explicit options win")
-    log("settings: " + ", ".join(f"{k}={v}" for k, v in settings.to_dict().items()
-                                 if v is not None and k != "seeds"))
-    log(f"data: {data.summary()}")
-    if data.skipped_files:
-        log(f"  --skip-bad left out {len(data.skipped_files)} unreadable image"
-            f"{'s' if len(data.skipped_files) > 1 else ''}: "
-            + ", ".join(map(str, data.skipped_files[:5]))
-            + (", ..." if len(data.skipped_files) > 5 else ""))
-    log(f"output: {out_dir}")
-    with layout.locked(out_dir):
-        layout.write_manifest(out_dir, study, settings, seeds)
-        runner.run_study(selected, planned, settings, data, out_dir, seeds, log=log,
-                         force=args.force, data_fingerprint=fingerprint,
-                         executor=args.executor, address=args.address,
-                         cpus_per_run=args.cpus_per_run, gpus_per_run=args.gpus_per_run)
-        report.write_report(out_dir)
-    log("")
-    _print_table(out_dir / "report.md")
-    log(f"\nreport: {out_dir / 'report.md'} (plots: {report.LEARNING_CURVES}, "
-        f"{report.ACCURACY_GAP}; rebuild with `kgen report {out_dir}`)")
+        header.append("quick settings (kgen.studies.QUICK): "
+                      + ", ".join(f"{k}={v}" for k, v in kgen.studies.QUICK.items())
+                      + "; explicit options win")
+    report = runner.execute(study, settings, out_dir, only=only, force=args.force,
+                            executor=args.executor, address=args.address,
+                            cpus_per_run=args.cpus_per_run, gpus_per_run=args.gpus_per_run,
+                            log=_log, header=header)
+    _log("")
+    _print_summary(report)
+    _log(f"\nreport: {out_dir / 'report.md'} (plots: learning_curves.png, "
+         f"accuracy_gap.png; rebuild with `kgen report {out_dir}`)")
     return 0
 
 
@@ -522,21 +519,15 @@ def _select_backend(backend, verbose=False):
     kgen.backend.start()
 
 
-def _print_table(report_path):
-    """The report's first table (its first run of lines that start with `|`) and
-    its warning that some variants never left chance, which changes how the
-    table reads."""
-    try:
-        lines = Path(report_path).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return
-    table = itertools.dropwhile(lambda line: not line.startswith("|"), lines)
-    for line in itertools.takewhile(lambda line: line.startswith("|"), table):
+def _print_summary(report):
+    """The report's table and, when some variants never left chance, the
+    warning that changes how the table reads."""
+    for line in report.table:
         print(line)
-    for line in lines:
-        if line.startswith("- Still at chance:"):
-            print()
-            print(line[2:])
+    if report.at_chance:
+        print(f"\nStill at chance: {', '.join(report.at_chance)}. They had not started to "
+              "learn in the epochs given, so their change says nothing about the trick; see "
+              "report.md.")
     sys.stdout.flush()
 
 

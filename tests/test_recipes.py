@@ -1,4 +1,6 @@
-"""Every recipe runs for one epoch on tiny data, in-process, on the env's backend."""
+"""Every recipe runs for one epoch on tiny data, in-process, on the env's
+backend, through the study runner; each ladder recipe's trick, applied to the
+previous rung, is exactly the rung's preset."""
 
 import runpy
 import sys
@@ -6,56 +8,89 @@ from pathlib import Path
 
 import pytest
 
+import kgen.models
 import kgen.studies
+from kgen.studies.files import read_csv, read_json
+from kgen.studies.spec import course_figure
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 LADDER_RECIPES = sorted((RECIPES / "ladder").glob("*.py"))
 STUDY_RECIPES = sorted((RECIPES / "studies").glob("*.py"))
 # --limit 256: the presets train with batch 256, and a batch larger than the data is an error.
-TINY = ["--epochs", "1", "--limit", "256", "--width-scale", "0.125"]
+TINY = ["--epochs", "1", "--limit", "256", "--eval-limit", "32", "--width-scale", "0.125",
+        "--seeds", "1"]
 # The built-in studies run in full in test_cli.py; here two variants each.
 STUDY_VARIANTS = {"normalization": "none,weight", "overfitting": "base,dropconnect",
                   "training": "sigmoid,scale-symmetric"}
 
 
+def load(path):
+    return runpy.run_path(str(path), run_name="recipe")  # defines, does not run
+
+
 def run_recipe(path, argv, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", [str(path), *argv])
-    runpy.run_path(str(path), run_name="__main__")
-    return capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(path), run_name="__main__")
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.out, captured.err
 
 
-def test_one_recipe_per_rung():
+def test_one_recipe_per_rung_each_a_change_of_the_previous_rung():
     assert [p.name[:2] for p in LADDER_RECIPES] == [f"{rung:02d}" for rung in range(10)]
     for rung, path in enumerate(LADDER_RECIPES):
         text = path.read_text()
-        assert f'PRESET = "ladder-{rung}"' in text
         assert text.startswith('"""\nTitle: ') and "What the course measured" in text
-        assert len(text.splitlines()) <= 120
-    assert sorted(p.stem for p in STUDY_RECIPES) == sorted(STUDY_VARIANTS)
-    assert sorted(STUDY_VARIANTS) == sorted(kgen.studies.names()[1:])
+        assert len(text.splitlines()) <= 60
+        variant = load(path)["RUNG"]
+        assert variant.name == f"ladder-{rung}"
+        assert variant.preset == f"ladder-{max(rung - 1, 0)}"
+        assert bool(variant.model or variant.train) == (rung > 0), "the trick is in the code"
+
+
+@pytest.mark.parametrize("path", LADDER_RECIPES, ids=lambda p: p.stem)
+def test_a_recipe_trains_exactly_its_rung(path):
+    # The recipe's delta on the previous rung is the registry's rung: the same
+    # model and training, so its results are the ladder study's.
+    variant = load(path)["RUNG"]
+    parent, model, train = kgen.studies.resolve_variant(variant)
+    preset = kgen.models.get(variant.name)
+    assert (model, train) == (preset.model, preset.train)
+    course = preset.course_val_accuracy  # the report shows the rung's course figure
+    assert course_figure(variant, parent) == (None if course is None
+                                               else pytest.approx(100 * course))
 
 
 @pytest.mark.parametrize("path", LADDER_RECIPES, ids=lambda p: p.stem)
 def test_ladder_recipe_runs(path, tmp_path, monkeypatch, capsys):
-    out = run_recipe(path, [*TINY, "--out", str(tmp_path)], monkeypatch, capsys)
-    last = out.strip().splitlines()[-1]
+    code, out, err = run_recipe(path, [*TINY, "--out", str(tmp_path)], monkeypatch, capsys)
+    assert code == 0, err
     rung = int(path.name[:2])
-    assert last.startswith(f"ladder-{rung}: train accuracy ") and ", test accuracy " in last
-    assert (tmp_path / "model.keras").exists()
-    assert len((tmp_path / "history.csv").read_text().splitlines()) == 2  # header + 1 epoch
+    run_dir = tmp_path / "runs" / f"ladder-{rung}" / "seed-0"
+    assert read_json(run_dir / "result.json")["status"] == "completed"
+    assert len(read_csv(run_dir / "history.csv")) == 1
+    assert f"| 0 | ladder-{rung} |" in out and (tmp_path / "report.md").exists()
 
 
 @pytest.mark.parametrize("path", STUDY_RECIPES, ids=lambda p: p.stem)
 def test_study_recipe_runs(path, tmp_path, monkeypatch, capsys):
     variants = STUDY_VARIANTS[path.stem]
-    out = run_recipe(path, [*TINY, "--out", str(tmp_path), "--variants", variants],
-                     monkeypatch, capsys)
-    lines = [line for line in out.splitlines() if ": train accuracy " in line]
-    assert [line.split(":")[0] for line in lines] == variants.split(",")
-    assert sorted(p.stem for p in tmp_path.glob("*.csv")) == sorted(variants.split(","))
+    code, out, err = run_recipe(path, [*TINY, "--out", str(tmp_path), "--only", variants],
+                                monkeypatch, capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == sorted(variants.split(","))
+    for name in variants.split(","):
+        assert f"| {name} |" in out
+
+
+def test_every_built_in_study_but_the_ladder_has_a_recipe():
+    assert sorted(p.stem for p in STUDY_RECIPES) == sorted(STUDY_VARIANTS)
+    assert sorted(STUDY_VARIANTS) == sorted(kgen.studies.names()[1:])
 
 
 def test_study_recipe_refuses_an_unknown_variant(monkeypatch, capsys, tmp_path):
-    with pytest.raises(ValueError, match="Did you mean 'group'"):
-        run_recipe(RECIPES / "studies" / "normalization.py",
-                   [*TINY, "--out", str(tmp_path), "--variants", "gruop"], monkeypatch, capsys)
+    code, _, err = run_recipe(RECIPES / "studies" / "normalization.py",
+                              [*TINY, "--out", str(tmp_path), "--only", "gruop"],
+                              monkeypatch, capsys)
+    assert code == 2 and "gruop" in err and "group" in err
+    assert not tmp_path.joinpath("runs").exists()

@@ -58,11 +58,16 @@ def test_report_without_dataset_sizes_flags_nothing(tmp_path):
 
 
 def test_cli_summary_prints_the_chance_warning_after_the_table(tmp_path, capsys):
-    from kgen.cli import _print_table
+    from kgen.cli import _print_summary
 
     _study_with(tmp_path, {"learned": (0.60, 0.40), "guessing": (0.11, 0.16)})
-    write_report(tmp_path)
-    _print_table(tmp_path / "report.md")
+    written = write_report(tmp_path)
+    assert written.at_chance == ["guessing"]
+    # The printed table is the report's, built from the runs, not read back from report.md.
+    report_lines = (tmp_path / "report.md").read_text().splitlines()
+    first = report_lines.index(written.table[0])
+    assert report_lines[first:first + len(written.table)] == written.table
+    _print_summary(written)
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("| # | Variant")
     assert printed[-1].startswith("Still at chance: guessing.")

@@ -7,6 +7,7 @@
 
 import csv
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 from kgen.studies import layout
@@ -117,8 +118,9 @@ def summarize(study, runs):
 
 
 def write_report(out_dir):
-    """Writes results.csv, results.json, report.md and the figures; returns
-    the paths written."""
+    """Writes results.csv, results.json, report.md and the figures; returns a
+    `Report`: the paths written, the summary table and the variants still at
+    chance."""
     out_dir = Path(out_dir)
     layout.check_writable(out_dir, min_free_bytes=0)
     manifest, study, runs = collect(out_dir)
@@ -145,7 +147,22 @@ def write_report(out_dir):
     atomic_write_text(out_dir / "report.md",
                       markdown(manifest, study, summaries, run_rows, datasets))
     paths.append(out_dir / "report.md")
-    return paths
+    return Report(paths=paths, table=summary_table(summaries),
+                  at_chance=[s["variant"] for s in summaries if _at_chance(s)])
+
+
+@dataclass(frozen=True)
+class Report:
+    """What `write_report` wrote (`paths`; iterating a Report gives them) and
+    what a caller prints: the Markdown `table` lines and the variants
+    `at_chance`."""
+
+    paths: list
+    table: list
+    at_chance: list
+
+    def __iter__(self):
+        return iter(self.paths)
 
 
 def _images_used(settings, datasets):
@@ -185,30 +202,8 @@ def markdown(manifest, study, summaries, run_rows, datasets=()):
         f"Backend {', '.join(backends) or 'n/a'}; "
         + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
         "",
-        "| # | Variant | Change | n | Train acc % | Val acc % | Test acc % | Gap (pp) "
-        "| Δ val (pp) | vs | p | Course % |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+        *summary_table(summaries),
     ]
-    for s in summaries:
-        if not s["runs"]:
-            continue
-        n = f"{s['completed']}" + (f" ({s['diverged']} diverged)" if s["diverged"] else "")
-        change = "" if s["change"] is None else f"{100 * s['change']:+.1f}"
-        if s["significant"]:
-            change += " *"
-        if s["reference"] is None:
-            p = ""
-        elif s["p_value"] is None:
-            p = "n=1" if s["change"] is not None else ""
-        else:
-            p = "<0.001" if s["p_value"] < 0.001 else f"{s['p_value']:.3f}"
-        course = "" if s["course"] is None else f"{s['course']:.1f}"
-        lines.append(
-            f"| {s['index']} | {s['variant']} | {s['summary']} | {n} "
-            f"| {_mean_std(s['train_accuracy'])} | {_mean_std(s['val_accuracy'])} "
-            f"| {_mean_std(s['test_accuracy'])} | {_mean_std(s['gap'])} "
-            f"| {change} | {s['reference'] or ''} | {p} | {course} |"
-        )
     missing = [s["variant"] for s in summaries if not s["runs"]]
     test_sizes = sorted({s["test_size"] for s in summaries if s.get("test_size")})
     lines += _course_columns(summaries)
@@ -252,6 +247,37 @@ def markdown(manifest, study, summaries, run_rows, datasets=()):
               "`runs/VARIANT/seed-N/` (config.json, history.csv, result.json). Rebuild with "
               "`kgen report DIR`.", ""]
     return "\n".join(lines)
+
+
+def summary_table(summaries):
+    """The report's table, one row per variant that has runs, as Markdown
+    lines (also what `kgen` prints at the end of a study)."""
+    lines = [
+        "| # | Variant | Change | n | Train acc % | Val acc % | Test acc % | Gap (pp) "
+        "| Δ val (pp) | vs | p | Course % |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+    ]
+    for s in summaries:
+        if not s["runs"]:
+            continue
+        n = f"{s['completed']}" + (f" ({s['diverged']} diverged)" if s["diverged"] else "")
+        change = "" if s["change"] is None else f"{100 * s['change']:+.1f}"
+        if s["significant"]:
+            change += " *"
+        if s["reference"] is None:
+            p = ""
+        elif s["p_value"] is None:
+            p = "n=1" if s["change"] is not None else ""
+        else:
+            p = "<0.001" if s["p_value"] < 0.001 else f"{s['p_value']:.3f}"
+        course = "" if s["course"] is None else f"{s['course']:.1f}"
+        lines.append(
+            f"| {s['index']} | {s['variant']} | {s['summary']} | {n} "
+            f"| {_mean_std(s['train_accuracy'])} | {_mean_std(s['val_accuracy'])} "
+            f"| {_mean_std(s['test_accuracy'])} | {_mean_std(s['gap'])} "
+            f"| {change} | {s['reference'] or ''} | {p} | {course} |"
+        )
+    return lines
 
 
 def _course_columns(summaries):

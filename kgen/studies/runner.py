@@ -119,6 +119,57 @@ def plan(study, settings):
     return planned
 
 
+def execute(study, settings, out_dir, only=None, force=False, executor="local", address=None,
+            cpus_per_run=1, gpus_per_run=0, log=print, header=()):
+    """Trains (or resumes) every run of `study` under `settings` into `out_dir`
+    and writes its report; returns the `kgen.studies.report.Report`.
+
+    The one path from a study to its files, behind `kgen ladder|study|train`,
+    the recipes and `kgen.studies.run`: everything that can be checked is
+    checked before the first file is written (variants, the output folder and
+    every run in it, the data, each model's build), then the folder's lock is
+    held while the runs train (here, or on Ray: `executor`) and the report is
+    written. `only`: indices of the variants to train (all by default); the
+    report lists the others as not run. `header` lines are logged after the
+    plan is known.
+    """
+    from kgen.studies import report
+
+    out_dir = Path(out_dir)
+    executors.check_executor(executor, address, cpus_per_run, gpus_per_run)
+    seeds = list(range(settings.seeds))
+    selected = study if only is None else study.select(only)
+    planned = plan(selected, settings)
+    layout.check_output_folder(out_dir, study, settings, force=force)
+    data = load_dataset(settings)
+    check_batch_sizes(planned, data)
+    check_builds(planned, data)
+    fingerprint = dataset_fingerprint(data)
+    check_runs([(p, seed) for p in planned for seed in seeds], settings, data, out_dir,
+               force=force, data_fingerprint=fingerprint)
+    log(f"kgen {kgen.__version__}: study {study.name!r}, {len(selected.variants)} variants x "
+        f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''} = "
+        f"{len(selected.variants) * len(seeds)} runs, backend "
+        f"{keras.backend.backend()}, keras {keras.__version__}")
+    for line in header:
+        log(line)
+    log("settings: " + ", ".join(f"{k}={v}" for k, v in settings.to_dict().items()
+                                 if v is not None and k != "seeds"))
+    log(f"data: {data.summary()}")
+    if data.skipped_files:
+        log(f"  --skip-bad left out {len(data.skipped_files)} unreadable image"
+            f"{'s' if len(data.skipped_files) > 1 else ''}: "
+            + ", ".join(map(str, data.skipped_files[:5]))
+            + (", ..." if len(data.skipped_files) > 5 else ""))
+    log(f"output: {out_dir}")
+    with layout.locked(out_dir):
+        layout.write_manifest(out_dir, study, settings, seeds)
+        run_study(selected, planned, settings, data, out_dir, seeds, log=log, force=force,
+                  data_fingerprint=fingerprint, executor=executor, address=address,
+                  cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
+        return report.write_report(out_dir)
+
+
 def check_batch_sizes(planned, data):
     """Every variant's batch size fits the training split of `data`."""
     for planned_variant in planned:

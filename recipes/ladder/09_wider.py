@@ -1,7 +1,7 @@
 """
 Title: Ladder rung 9: a wider network
 Author: kgen developers
-Description: The `ladder-9` preset (the previous rung plus a wider network), trained from scratch.
+Description: The `ladder-9` rung (the previous rung plus a wider network), trained from scratch.
 
 Every convolution twice as wide (`ModelConfig.width_multiplier=2.0`; filters
 128, 256, 512): the top of the ladder. See docs/tricks/capacity.md.
@@ -11,53 +11,22 @@ What the course measured: 94.5% validation accuracy, 98.3% train accuracy on CIF
 Run it on any backend (the default here is TensorFlow when KERAS_BACKEND is unset):
 
     KERAS_BACKEND=jax python recipes/ladder/09_wider.py --epochs 5 --width-scale 0.25
+
+It trains through kgen's study runner (`kgen study`'s options, resumable) and
+writes the files of a study: `kgen report runs/recipes/ladder-9` rebuilds its table.
 """
 
-import argparse
 import os
+import sys
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")  # a backend set by the user wins
 
-import keras  # noqa: E402
+import kgen.cli  # noqa: E402
+from kgen.studies import Variant  # noqa: E402
 
-import kgen.models  # noqa: E402
-import kgen.studies  # noqa: E402
-import kgen.training  # noqa: E402
+# The trick, as a change of the previous rung: every convolution twice as wide.
+RUNG = Variant(name="ladder-9", preset="ladder-8", course=94.5,
+                model={"width_multiplier": 2.0})
 
-# The preset holds the model and how to train it (`kgen list` shows them all).
-PRESET = "ladder-9"
-EPOCHS = 50  # the course's; 5 shows the first epochs in minutes on a CPU
-DATASET = "synthetic"  # generated in code, no download; "cifar10" for the course's data
-
-parser = argparse.ArgumentParser(description=f"Train {PRESET} and print its accuracies.")
-parser.add_argument("--epochs", type=int, default=EPOCHS)
-parser.add_argument("--dataset", default=DATASET)
-parser.add_argument("--seed", type=int, default=0)
-parser.add_argument("--out", default=f"runs/recipes/{PRESET}", help="history.csv, model.keras")
-parser.add_argument("--limit", type=int, help="use only N train (and val, test) images")
-parser.add_argument("--width-scale", type=float, default=1.0, help="0.25 for a quick CPU run")
-args = parser.parse_args()
-
-# Data: uint8 images; the model standardizes them with the train split's mean and std.
-data = kgen.studies.load_limited(args.dataset, limit=args.limit, eval_limit=args.limit)
-print(data.summary())
-
-# Model: built from scratch with the seed (weights, dropout, augmentation draws).
-keras.utils.set_random_seed(args.seed)
-preset = kgen.models.get(PRESET)
-model = kgen.models.create(PRESET, data.input_shape, data.num_classes, mean=data.mean,
-                           std=data.std,
-                           width_multiplier=preset.model.width_multiplier * args.width_scale)
-print(f"{PRESET}: {preset.summary} ({model.count_params():,} parameters)")
-
-# Training: the preset's optimizer, schedule and batch size; fit compiles the model.
-os.makedirs(args.out, exist_ok=True)
-history = kgen.training.fit(
-    model, data, preset.train, epochs=args.epochs, verbose=2,
-    callbacks=[keras.callbacks.CSVLogger(os.path.join(args.out, "history.csv"))],
-)
-model.save(os.path.join(args.out, "model.keras"))
-
-train_accuracy = history.history["accuracy"][-1]
-test_accuracy = kgen.training.evaluate(model, data.x_test, data.y_test)
-print(f"{PRESET}: train accuracy {train_accuracy:.4f}, test accuracy {test_accuracy:.4f}")
+if __name__ == "__main__":
+    sys.exit(kgen.cli.run_recipe(RUNG))
