@@ -264,7 +264,9 @@ def _add_run_options(parser, default_out):
                        help="where dataset archives are looked for (default: $KGEN_DATA, "
                             "else ~/.keras/datasets)")
     # For tests: evaluate on N validation and test images only (stratified subsets).
-    group.add_argument("--eval-limit", type=_positive_int, help=argparse.SUPPRESS)
+    group.add_argument("--eval-limit", type=_positive_int, metavar="N",
+                       help="score on a stratified N of the validation and test images only "
+                            "(smoke runs; the report states the sizes used)")
 
 
 def _number_type(kind, description, minimum, strict=False, below=None):

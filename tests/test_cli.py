@@ -36,7 +36,6 @@ def test_help_of_every_command(command, capsys):
         for option in ("--backend", "--dataset", "--epochs", "--seeds", "--only", "--out",
                        "--quick", "--tensorboard", "--force"):
             assert option in out
-        assert "--eval-limit" not in out  # a testing option, hidden
 
 
 def test_top_level_help_and_version(capsys):

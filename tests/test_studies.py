@@ -11,9 +11,9 @@ import pytest
 
 import kgen.data
 import kgen.studies
+from kgen.atomic import atomic_write_text
 from kgen.studies import layout, stats
 from kgen.studies.files import (
-    atomic_write_text,
     read_csv,
     read_json,
     remove_partial_files,

@@ -4,8 +4,8 @@ no file is left torn.
 
 The first test kills at whatever moment a polling loop sees two epochs backed up;
 the second kills at chosen points (data loading, mid-epoch, between a temporary
-result file and its rename) that the study reaches and then waits at, through the
-test-only variable `KGEN_TEST_PAUSE_AT` (`kgen.studies.files.pause_if_requested`).
+result file and its rename) that the study reaches and then waits at, through
+the test-only launcher `tests/pausing_kgen.py`.
 """
 
 import json
@@ -14,10 +14,14 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from kgen.studies.files import PAUSE_VARIABLE, TEMP_SUFFIX, read_csv, read_json
+from kgen.atomic import TEMP_SUFFIX
+from kgen.studies.files import read_csv, read_json
+
+PAUSING_KGEN = Path(__file__).with_name("pausing_kgen.py")
 
 EPOCHS = 8
 # Enough steps per epoch (256 images, batch 8) that the kill lands mid-run.
@@ -105,12 +109,15 @@ POINT_ARGS = ["--epochs", str(POINT_EPOCHS), "--limit", "64", "--eval-limit", "1
 
 def kill_when_paused(study_file, out_dir, point, log_path):
     """Runs the study until it pauses at `point`, SIGKILLs it; returns its output."""
-    environment = {**os.environ, PAUSE_VARIABLE: point}
     marker = f"kgen-test: paused at {point}"
+    command = study_command(study_file, out_dir, POINT_ARGS)
+    # `python -m kgen ARGS` becomes `python tests/pausing_kgen.py POINT ARGS`.
+    command = [command[0], str(PAUSING_KGEN), point, *command[3:]]
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (str(PAUSING_KGEN.parents[1]), os.environ.get("PYTHONPATH")) if p)}
     with open(log_path, "w") as log:
-        process = subprocess.Popen(study_command(study_file, out_dir, POINT_ARGS), stdout=log,
-                                   stderr=subprocess.STDOUT, cwd=log_path.parent,
-                                   env=environment)
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                   cwd=log_path.parent, env=environment)
         try:
             deadline = time.monotonic() + 300
             while marker not in log_path.read_text():

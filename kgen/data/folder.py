@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from kgen.atomic import atomic_write
 from kgen.data.splits import stratified_split, take_rows
-from kgen.data.storage import atomic_write, resolve_data_dir
+from kgen.data.storage import resolve_data_dir
 from kgen.validation import check_int, check_number, received
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")

@@ -138,18 +138,3 @@ def fetch(filename, url, data_dir, expected_md5=None, subdir=None, dataset=None)
         path.unlink(missing_ok=True)
         raise
     return path
-
-
-def atomic_write(path, write):
-    """Calls `write(temporary_path)` then renames the result to `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path

@@ -1,74 +1,12 @@
-"""Result files written atomically, and read back without Keras.
-
-Every file a study writes goes through `atomic_write_text`: a temporary file in
-the same folder, flushed and fsynced, then `os.replace`d over the target, so a
-reader (or a restarted study) sees the old file or the new one, never half of
-one, whatever moment the process is killed at.
-"""
+"""Result files written atomically (`kgen.atomic`), and read back without Keras."""
 
 import csv
 import io
 import json
 import math
-import os
-import sys
-import tempfile
-import time
 from pathlib import Path
 
-TEMP_SUFFIX = ".partial"
-# For tests only (tests/test_studies_resume.py): with KGEN_TEST_PAUSE_AT=POINT in
-# the environment, a study stops at POINT, says so on stdout and sleeps, so a test
-# can SIGKILL it at a known moment. Points: "loading-data", "train:VARIANT:SEED:
-# EPOCH:BATCH" (after that batch, both 0-based) and "write:NAME" (a file named NAME
-# written to its temporary file but not yet renamed). Unset, nothing happens.
-PAUSE_VARIABLE = "KGEN_TEST_PAUSE_AT"
-
-
-def pause_if_requested(point):
-    if os.environ.get(PAUSE_VARIABLE) == point:
-        print(f"kgen-test: paused at {point}", file=sys.stdout, flush=True)
-        time.sleep(600)
-
-
-def atomic_write_text(path, text):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=TEMP_SUFFIX)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        pause_if_requested(f"write:{path.name}")
-        os.replace(temp_name, path)
-    except BaseException:
-        try:
-            os.unlink(temp_name)
-        except OSError:
-            pass
-        raise
-
-
-def atomic_write_bytes(path, data):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=TEMP_SUFFIX)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        pause_if_requested(f"write:{path.name}")
-        os.replace(temp_name, path)
-    except BaseException:
-        try:
-            os.unlink(temp_name)
-        except OSError:
-            pass
-        raise
+from kgen.atomic import TEMP_SUFFIX, atomic_write_text
 
 
 def remove_partial_files(folder):

@@ -10,10 +10,9 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from kgen.atomic import atomic_write_bytes, atomic_write_text
 from kgen.studies import layout
 from kgen.studies.files import (
-    atomic_write_bytes,
-    atomic_write_text,
     read_csv,
     read_json,
     write_csv,

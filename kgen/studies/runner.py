@@ -11,7 +11,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
 import platform
 import shutil
 import subprocess
@@ -30,8 +29,6 @@ import kgen.training
 from kgen.studies import executors, layout
 from kgen.studies.data import load_limited
 from kgen.studies.files import (
-    PAUSE_VARIABLE,
-    pause_if_requested,
     read_csv,
     read_json,
     remove_partial_files,
@@ -193,13 +190,11 @@ def check_builds(planned, data):
 
 def load_dataset(settings):
     """The study's dataset (`kgen.studies.data.load_dataset` with its settings)."""
-    data = load_limited(settings.dataset, limit=settings.limit, eval_limit=settings.eval_limit,
+    return load_limited(settings.dataset, limit=settings.limit, eval_limit=settings.eval_limit,
                         train_size=settings.train_size,
                         validation_split=settings.validation_split, data_dir=settings.data_dir,
                         image_size=settings.image_size, data_seed=settings.data_seed,
                         skip_bad=settings.skip_bad)
-    pause_if_requested("loading-data")
-    return data
 
 
 def dataset_fingerprint(data):
@@ -380,8 +375,6 @@ def run_one(planned_variant, settings, data, seed, directory, log=print, force=F
     )
     journal = HistoryJournal(history_path, rows, planned_variant.train.epochs, log)
     callbacks = [journal, EpochBackup(backup_dir), keras.callbacks.TerminateOnNaN()]
-    if os.environ.get(PAUSE_VARIABLE):
-        callbacks.append(PauseForTest(f"train:{planned_variant.variant.name}:{seed}"))
     if settings.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(directory / "tensorboard")))
     kgen.training.fit(model, data, planned_variant.train, callbacks=callbacks, verbose=0,
@@ -544,22 +537,6 @@ class EpochBackup(keras.callbacks.Callback):
         for path in self.backup_dir.glob("epoch-*.weights.h5"):
             if path.name != weights:
                 path.unlink()
-
-
-class PauseForTest(keras.callbacks.Callback):
-    """Pauses after batch B of epoch E at the point `PREFIX:E:B`, for the
-    interruption tests (`kgen.studies.files.pause_if_requested`)."""
-
-    def __init__(self, prefix):
-        super().__init__()
-        self.prefix = prefix
-        self.epoch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        pause_if_requested(f"{self.prefix}:{self.epoch}:{batch}")
 
 
 def read_backup_epoch(backup_dir):
