@@ -142,7 +142,10 @@ def test_bench_runs_from_the_installed_package(tmp_path):
                            timeout=120)
     assert where.returncode == 0, where.stderr
     if os.environ.get("TOX_ENV_NAME"):
-        assert REPOSITORY not in Path(where.stdout.strip()).resolve().parents, where.stdout
+        # The env's own copy (site-packages, inside .tox), not the checkout's kgen/.
+        imported = Path(where.stdout.strip()).resolve()
+        assert REPOSITORY / "kgen" not in imported.parents, where.stdout
+        assert "site-packages" in imported.parts, where.stdout
     path = tmp_path / "bench.json"
     with_reference = importlib.util.find_spec("torch") is not None
     argv = ["--preset", "small-cnn", "--width", "4", "--batch", "8", "--steps", "2",

@@ -21,24 +21,45 @@ def load_recipe(name):
 
 
 @pytest.mark.parametrize("name", ["cifar10_94", "cifar10_cpu"])
-def test_recipe_runs_one_tiny_epoch(name, tmp_path):
-    result = load_recipe(name).main(["--tiny", "--out", str(tmp_path)])
-    assert result["backend"] == keras.backend.backend()
-    assert result["epochs_completed"] == 1
-    assert np.isfinite(result["final_train_loss"])
-    for key in ("held_out_accuracy", "held_out_accuracy_flip"):
-        assert 0.0 <= result[key] <= 1.0
+def test_recipe_runs_tiny_epochs_over_seeds(name, tmp_path):
+    report = load_recipe(name).main(["--tiny", "--seeds", "2", "--out", str(tmp_path)])
+    assert report["backend"] == keras.backend.backend()
+    assert [run["seed"] for run in report["runs"]] == [0, 1]
+    for run in report["runs"]:
+        assert run["epochs_completed"] == 1 and np.isfinite(run["final_train_loss"])
+        for key in ("held_out_accuracy", "held_out_accuracy_flip"):
+            assert 0.0 <= run[key] <= 1.0
+    summary = report["summary"]
+    accuracies = [run["held_out_accuracy"] for run in report["runs"]]
+    assert summary["n"] == 2
+    assert summary["held_out_accuracy"]["mean"] == pytest.approx(np.mean(accuracies))
+    assert summary["held_out_accuracy"]["std"] == pytest.approx(np.std(accuracies, ddof=1))
     saved = json.loads((tmp_path / f"{name}-{keras.backend.backend()}.json").read_text())
-    assert saved["held_out_images"] == result["held_out_images"] > 0
+    assert saved["summary"]["n"] == 2 and saved["command"].endswith("--seeds 2 --out " + str(tmp_path))
 
 
 def test_time_budget_stops_training(tmp_path):
     common = load_recipe("speedrun_common")
-    result = load_recipe("cifar10_cpu").main(
+    report = load_recipe("cifar10_cpu").main(
         ["--tiny", "--epochs", "50", "--minutes", "0.0001", "--out", str(tmp_path)]
     )
-    assert result["stopped_by_budget"] and result["epochs_completed"] == 1
+    run = report["runs"][0]
+    assert run["stopped_by_budget"] and run["epochs_completed"] == 1
     assert common.HELD_OUT == 5_000
+
+
+def test_the_test_split_never_holds_a_tuning_image():
+    common = load_recipe("speedrun_common")
+    labels = np.repeat(np.arange(10), 5_000)  # CIFAR-10's 50,000 training labels
+    tuning_train, tuning = common.held_out_indices(labels, "tuning")
+    train, test = common.held_out_indices(labels, "test")
+    assert len(tuning) == len(test) == 5_000 and len(train) == len(tuning_train) == 45_000
+    assert not set(test) & set(tuning)  # scored images the settings were chosen on: none
+    assert set(tuning) <= set(train)  # a final fit trains on the tuning images too
+    assert sorted(np.concatenate([train, test])) == list(range(50_000))
+    assert np.bincount(labels[test]).tolist() == [500] * 10  # stratified
+    with pytest.raises(ValueError, match="split='val'"):
+        common.held_out_indices(labels, "val")
 
 
 def test_recipes_use_the_documented_tricks():
