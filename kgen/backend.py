@@ -12,6 +12,12 @@ installed (to seed `tf.random`), so they appear on JAX and PyTorch too. kgen
 hides them where it causes them (`quiet`); `KGEN_VERBOSE=1` (the CLI's
 `--verbose`) shows them. TensorFlow's later C++ INFO and WARNING lines are
 turned off with `TF_CPP_MIN_LOG_LEVEL=2` by the entry points.
+
+JAX on the CPU needs one XLA flag for kgen's networks (`configure_xla_cpu`).
+XLA reads `XLA_FLAGS` once, when JAX starts, so the entry points (the CLI, the
+recipes, `kgen bench`'s children, Ray workers) set it in `start`, before Keras
+is imported; importing kgen changes no environment variable. In your own
+program, call `kgen.backend.configure_xla_cpu()` before the first tensor.
 """
 
 import contextlib
@@ -24,6 +30,12 @@ from kgen.validation import received
 BACKENDS = ("tensorflow", "jax", "torch")  # the backends kgen runs and tests on
 KERAS_BACKENDS = (*BACKENDS, "numpy", "openvino")  # what Keras itself accepts
 VERBOSE_VARIABLE = "KGEN_VERBOSE"
+
+# Turns off XLA:CPU's YNNPACK fusions (the flag's empty value overrides the
+# built-in list); XLA then uses its default convolution and dot kernels, which
+# run the weight-gradient convolutions of small CNNs several times faster
+# (docs/performance.md, "Backend fast paths").
+XLA_CPU_FLAG = "--xla_cpu_experimental_ynn_fusion_type="
 
 
 def choose(backend=None):
@@ -52,10 +64,33 @@ def choose(backend=None):
     os.environ["KERAS_BACKEND"] = backend
 
 
+def configure_xla_cpu(environ=os.environ, backend=None):
+    """Adds `XLA_CPU_FLAG` to `environ["XLA_FLAGS"]` when `backend` is JAX;
+    returns whether it did. `backend=None` means the one this process runs
+    (Keras' when it is imported, else `KERAS_BACKEND`). Takes effect only
+    before JAX starts (its first tensor). A value the user set for the same
+    flag is kept; the flag affects CPU compilation only."""
+    if backend is None and "keras" in sys.modules:
+        import keras
+
+        backend = keras.backend.backend()
+    elif backend is None:
+        backend = os.environ.get("KERAS_BACKEND")
+    if backend != "jax":
+        return False
+    flags = environ.get("XLA_FLAGS", "")
+    if XLA_CPU_FLAG.split("=")[0] in flags:
+        return False
+    environ["XLA_FLAGS"] = f"{flags} {XLA_CPU_FLAG}".strip()
+    return True
+
+
 def start():
-    """Imports Keras and with it the backend, quietly (`quiet`)."""
+    """Imports Keras and with it the backend, quietly (`quiet`), with the XLA
+    flag JAX needs (`configure_xla_cpu`) set first."""
     if "keras" in sys.modules:
         return
+    configure_xla_cpu()
     with quiet():
         import keras
 
@@ -97,3 +132,32 @@ def quiet():
             sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
+
+
+# The distributions whose versions a run records for each backend.
+_PACKAGES = {"tensorflow": ("tensorflow", "tensorflow-cpu"), "jax": ("jax", "jaxlib"),
+             "torch": ("torch",)}
+
+
+def versions(backend):
+    """The versions a result records: kgen, Keras, Python, numpy and the
+    packages of `backend` (from their installed metadata, so nothing is
+    imported; "tensorflow-cpu" is recorded as "tensorflow")."""
+    import importlib.metadata
+    import platform
+
+    import numpy as np
+
+    import kgen
+
+    found = {"kgen": kgen.__version__, "python": platform.python_version(),
+             "numpy": np.__version__}
+    for name in ("keras", *_PACKAGES.get(backend, ())):
+        key = "tensorflow" if name == "tensorflow-cpu" else name
+        if key in found:
+            continue
+        try:
+            found[key] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return found

@@ -1,7 +1,12 @@
 import os
 
-import keras
-import pytest
+import kgen.backend
+
+# As kgen's entry points do, before JAX starts (importing kgen sets nothing).
+kgen.backend.configure_xla_cpu()
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
 
 # These tests run once per backend env of tox (KERAS_BACKEND set there).
 

@@ -1,5 +1,6 @@
 """Checks every kgen layer and model gets, in the spirit of keras-hub's TestCase."""
 
+import contextlib
 import os
 
 import keras
@@ -11,32 +12,101 @@ def random_images(batch=4, height=32, width=32, channels=3, seed=0):
                                                 dtype=np.uint8)
 
 
-def run_layer_test(layer_class, init_kwargs, input_data, expect_identity_at_inference=True):
-    """Config round trip, symbolic and eager call, identity at inference, and a
-    compiled fit step through a model that holds the layer."""
-    layer = layer_class(**init_kwargs)
+def check_layer_contract(make_layer, input_data, tmp_path, identity_at_inference=True,
+                         precision="mixed_bfloat16"):
+    """What every kgen layer must do as a Keras layer, in one place (in the
+    spirit of keras-hub's `run_layer_test`): a `get_config`/`from_config` round
+    trip; a symbolic call whose shape is the eager call's and
+    `compute_output_shape`'s; at inference the input unchanged when
+    `identity_at_inference` (the augmentations); one compiled SGD step through a
+    model holding it that changes every trainable weight (each receives a
+    gradient); a `.keras` round trip of that model with the same outputs and the
+    layer restored as its own class; and a call built under `precision` whose
+    output is in that policy's compute dtype. `make_layer()` returns a new
+    layer each time."""
+    layer = make_layer()
+    layer_class = type(layer)
     config = layer.get_config()
-    clone = layer_class.from_config(config)
-    assert clone.get_config() == config, "get_config/from_config does not round trip"
+    assert layer_class.from_config(config).get_config() == config, \
+        "get_config/from_config does not round trip"
 
     symbolic = layer(keras.KerasTensor(input_data.shape, dtype="float32"))
     assert tuple(symbolic.shape) == tuple(layer.compute_output_shape(input_data.shape))
-
     eager = keras.ops.convert_to_numpy(layer(input_data, training=True))
     assert eager.shape == tuple(symbolic.shape)
     assert np.all(np.isfinite(eager))
-    if expect_identity_at_inference:
+    if identity_at_inference:
         inferred = keras.ops.convert_to_numpy(layer(input_data, training=False))
         np.testing.assert_array_equal(inferred, input_data.astype(inferred.dtype))
 
-    inputs = keras.Input(input_data.shape[1:])
-    outputs = keras.layers.Dense(3)(keras.layers.Flatten()(layer_class(**init_kwargs)(inputs)))
-    model = keras.Model(inputs, outputs)
-    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  jit_compile="auto")
-    history = model.fit(input_data, np.zeros(len(input_data)), epochs=1, verbose=0)
-    assert np.isfinite(history.history["loss"][0])
+    model = _model_around(make_layer(), input_data.shape[1:])
+    check_every_weight_learns(model, input_data, np.arange(len(input_data)) % 3)
+    restored = run_model_saving_test(model, input_data, tmp_path)
+    restored_layers = [type(inner) for inner in restored.layers if isinstance(inner, layer_class)]
+    assert restored_layers == [layer_class], f"{layer_class.__name__} came back as {restored_layers}"
+
+    with precision_policy(precision):
+        mixed = make_layer()
+    output = mixed(keras.ops.convert_to_tensor(input_data, dtype=mixed.compute_dtype),
+                   training=True)
+    assert keras.backend.standardize_dtype(output.dtype) == mixed.compute_dtype
+    assert np.all(np.isfinite(keras.ops.convert_to_numpy(keras.ops.cast(output, "float32"))))
     return layer
+
+
+def _model_around(layer, input_shape):
+    """[1x1 convolution or dense, the layer, flatten, dense]: the layer in front
+    of it receives its input gradient, the one behind its output's."""
+    inputs = keras.Input(input_shape)
+    if len(input_shape) == 3:
+        x = keras.layers.Conv2D(input_shape[-1], 1, name="front")(inputs)
+    else:
+        x = keras.layers.Dense(input_shape[-1], name="front")(inputs)
+    x = keras.layers.Flatten()(layer(x))
+    return keras.Model(inputs, keras.layers.Dense(3, name="behind")(x))
+
+
+def check_every_weight_learns(model, images, labels):
+    """One compiled SGD step changes every trainable weight of `model`: each
+    one receives a non-zero gradient (a layer cut off from the loss would not)."""
+    before = [keras.ops.convert_to_numpy(w).copy() for w in model.trainable_weights]
+    loss = fit_one_step(model, images, labels, optimizer=keras.optimizers.SGD(0.1))
+    unchanged = [w.path for w, old in zip(model.trainable_weights, before)
+                 if np.array_equal(keras.ops.convert_to_numpy(w), old)]
+    assert not unchanged, f"no gradient reached {unchanged}"
+    return loss
+
+
+@contextlib.contextmanager
+def precision_policy(name):
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def check_model_contract(make_model, images, labels, tmp_path, precision="mixed_bfloat16"):
+    """What every model kgen's builder makes must do: a symbolic call of any
+    batch size giving one logit per class; one compiled SGD step that changes
+    every trainable weight (the zero-initialized classifier randomized first, so
+    the gradient reaches the layers before it); a `.keras` round trip with the
+    same outputs and class; and, built under `precision`, float32 logits.
+    `make_model()` returns a new model each time. Returns the restored model."""
+    model = make_model()
+    symbolic = model(keras.KerasTensor((None, *images.shape[1:]), dtype="uint8"))
+    assert tuple(symbolic.shape) == (None, model.num_classes)
+    randomize_classifier(model)
+    check_every_weight_learns(model, images, labels)
+    restored = run_model_saving_test(model, images, tmp_path)
+
+    with precision_policy(precision):
+        mixed = make_model()
+    logits = mixed(images, training=True)
+    assert keras.backend.standardize_dtype(logits.dtype) == "float32"
+    assert np.all(np.isfinite(keras.ops.convert_to_numpy(logits)))
+    return restored
 
 
 def randomize_classifier(model, seed=0):

@@ -6,15 +6,18 @@ the same outputs, the same gradients (seen through one SGD step of a layer in
 front of it and of the layer's own weights) and the same moving statistics.
 """
 
+import json
 import os
+import subprocess
+import sys
 
 import keras
 import numpy as np
 import pytest
 
+import kgen.backend
 from kgen.layers import BatchNormalization, Conv2D, MaxPooling2D, fast_paths
 from kgen.precision import policy
-from tests.helpers import run_layer_test, run_model_saving_test
 
 BACKEND = keras.backend.backend()
 # The `fast_paths` functions each backend calls for the arguments of a kgen CNN
@@ -174,20 +177,6 @@ def test_window_max_pool_forward_equals_keras_and_splits_tied_gradients():
     assert np.all(gradient[:, :6][~is_max] == 0)
 
 
-@pytest.mark.parametrize("layer_class, kwargs", [
-    (Conv2D, {"filters": 2, "kernel_size": 3, "padding": "same"}),
-    (BatchNormalization, {"momentum": 0.9}),
-    (MaxPooling2D, {"pool_size": 2}),
-])
-def test_layer_contract_and_saving(layer_class, kwargs, tmp_path):
-    images = images_of((2, 6, 6, 3))
-    run_layer_test(layer_class, kwargs, images, expect_identity_at_inference=False)
-    inputs = keras.Input(images.shape[1:])
-    model = keras.Model(inputs, layer_class(**kwargs)(inputs))
-    restored = run_model_saving_test(model, images, tmp_path)
-    assert type(restored.layers[-1]) is layer_class
-
-
 def test_each_backend_takes_the_measured_path(monkeypatch):
     taken = set()
     for name in ("torch_conv2d", "torch_batch_norm", "torch_max_pool", "jax_batch_norm",
@@ -207,21 +196,41 @@ def test_each_backend_takes_the_measured_path(monkeypatch):
 
 def test_configure_xla_cpu_adds_the_flag_on_jax_only():
     environ = {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
-    added = fast_paths.configure_xla_cpu(environ)
+    added = kgen.backend.configure_xla_cpu(environ)
     assert added == (BACKEND == "jax")
     if added:
         assert environ["XLA_FLAGS"] == (
-            "--xla_force_host_platform_device_count=4 " + fast_paths.XLA_CPU_FLAG
+            "--xla_force_host_platform_device_count=4 " + kgen.backend.XLA_CPU_FLAG
         )
     else:
         assert environ == {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
-    assert fast_paths.configure_xla_cpu(environ) is False  # Only once.
+    assert kgen.backend.configure_xla_cpu(environ) is False  # Only once.
     users = {"XLA_FLAGS": "--xla_cpu_experimental_ynn_fusion_type=individual_dot"}
-    assert fast_paths.configure_xla_cpu(users) is False
+    assert kgen.backend.configure_xla_cpu(users) is False
     assert users == {"XLA_FLAGS": "--xla_cpu_experimental_ynn_fusion_type=individual_dot"}
+    # For a child of another backend (kgen bench's), whatever this process runs.
+    child = {}
+    assert kgen.backend.configure_xla_cpu(child, backend="jax") is True
+    assert child == {"XLA_FLAGS": kgen.backend.XLA_CPU_FLAG}
+    assert kgen.backend.configure_xla_cpu({}, backend="torch") is False
 
-    # And importing kgen.layers has set it in this process (on JAX only).
-    assert (fast_paths.XLA_CPU_FLAG in os.environ.get("XLA_FLAGS", "")) == (BACKEND == "jax")
+
+@pytest.mark.skipif(BACKEND != "jax", reason="the flag is for JAX; one process start is enough")
+def test_importing_kgen_sets_no_environment_variable_and_start_sets_the_flag():
+    script = (
+        "import os, json; before = dict(os.environ)\n"
+        "import kgen.layers, kgen.models, kgen.studies\n"
+        "imported = dict(os.environ)\n"
+        "import kgen.backend; kgen.backend.start()\n"
+        "print(json.dumps([imported == before, os.environ.get('XLA_FLAGS', '')]))\n"
+    )
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    env.pop("XLA_FLAGS", None)
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                            text=True, timeout=120, check=True)
+    unchanged, flags = json.loads(result.stdout.strip().splitlines()[-1])
+    assert unchanged
+    assert flags == kgen.backend.XLA_CPU_FLAG
 
 
 @pytest.mark.parametrize("shape", [(3, 5, 7, 6), (64, 33, 3), (2, 4), (256, 2, 2, 200)])

@@ -1,44 +1,18 @@
-"""Registration of every kgen layer; flip, weight normalization, DropConnect,
-standardization, and the course's BatchNorm and Dropout arithmetic."""
+"""What kgen's flip, weight normalization and DropConnect compute, standardization,
+and the course's BatchNorm and Dropout arithmetic (every layer's Keras contract:
+tests/test_layer_contract.py)."""
 
 import keras
 import numpy as np
 import pytest
 
-import kgen.layers
 from kgen.layers import (
     AlternatingFlip,
-    BatchNormalization,
-    Conv2D,
     DropConnectDense,
-    MaxPooling2D,
-    RandomErasing,
-    RandomPadCrop,
-    RandomRotation,
     WeightNormalization,
     initialize_weight_normalization,
 )
-from tests.helpers import random_images, run_layer_test, run_model_saving_test
-
-# Every layer kgen exports (tested in this file, in tests/test_<layer>.py, or for
-# Keras' layers with fast paths in tests/test_fast_layers.py).
-LAYERS = [AlternatingFlip, BatchNormalization, Conv2D, DropConnectDense, MaxPooling2D,
-          RandomErasing, RandomPadCrop, RandomRotation, WeightNormalization]
-
-
-def test_layer_list_is_complete():
-    exported = [getattr(kgen.layers, name) for name in kgen.layers.__all__]
-    layers = {obj for obj in exported if isinstance(obj, type) and issubclass(obj, keras.layers.Layer)}
-    assert layers - {kgen.layers.RandomImageLayer} == set(LAYERS)
-
-
-@pytest.mark.parametrize("layer_class", LAYERS, ids=lambda c: c.__name__)
-def test_layer_is_registered_for_loading(layer_class):
-    # A saved model names its layers by registered name; an unregistered one
-    # cannot be loaded, and "kgen>" keeps kgen's RandomRotation apart from Keras'.
-    name = f"kgen>{layer_class.__name__}"
-    assert keras.saving.get_registered_name(layer_class) == name
-    assert keras.saving.get_registered_object(name) is layer_class
+from tests.helpers import random_images, run_model_saving_test
 
 
 def test_keras_random_flip_is_per_image():
@@ -52,11 +26,6 @@ def test_keras_random_flip_is_per_image():
     kept = np.all(out == images, axis=(1, 2, 3))
     assert np.all(flipped | kept)
     assert abs(flipped.mean() - 0.5) < 0.05  # std 0.011 for 2000 coins
-
-
-def test_alternating_flip_contract():
-    images = random_images(4, 8, 8).astype("float32")
-    run_layer_test(AlternatingFlip, {"seed": 0}, images)
 
 
 def test_alternating_flip_alternates_a_fixed_half():
@@ -73,17 +42,6 @@ def test_alternating_flip_alternates_a_fixed_half():
     np.testing.assert_array_equal(even, even_again)  # the half is stable
     np.testing.assert_array_equal(odd, ~even)  # and alternates
     assert abs(even.mean() - 0.5) < 0.06
-
-
-def test_weight_normalization_contract():
-    images = np.random.default_rng(0).normal(size=(4, 8, 8, 3)).astype("float32")
-    symbolic = WeightNormalization(keras.layers.Conv2D(4, 3, padding="same"))(
-        keras.KerasTensor(images.shape)
-    )
-    assert tuple(symbolic.shape) == (4, 8, 8, 4)
-    layer = WeightNormalization(keras.layers.Conv2D(4, 3, padding="same"))
-    clone = WeightNormalization.from_config(layer.get_config())
-    assert clone.get_config()["layer"]["config"]["filters"] == 4
 
 
 @pytest.mark.parametrize("inner", [lambda: keras.layers.Conv2D(5, 3, padding="same", activation="relu"),
@@ -118,17 +76,6 @@ def test_weight_normalization_data_dependent_init(tmp_path):
 def test_weight_normalization_rejects_other_layers():
     with pytest.raises(TypeError, match="layer"):
         WeightNormalization(keras.layers.LSTM(3))
-
-
-def test_drop_connect_contract():
-    x = np.random.default_rng(0).normal(size=(4, 6)).astype("float32")
-    layer = DropConnectDense(5, rate=0.3, seed=1)
-    clone = DropConnectDense.from_config(layer.get_config())
-    assert clone.rate == 0.3 and clone.units == 5
-    inputs = keras.Input((6,))
-    model = keras.Model(inputs, DropConnectDense(3, rate=0.5)(inputs))
-    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    assert np.isfinite(model.fit(x, np.zeros(4), verbose=0).history["loss"][0])
 
 
 def test_drop_connect_drops_weights_not_units():

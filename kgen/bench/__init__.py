@@ -43,6 +43,7 @@ from kgen.bench.machine import machine_info, measure_matmul_gflops, measure_matm
 from kgen.bench.parent import (
     combine_rounds,
     main,
+    measure_reference,
     run,
     run_backend_child,
     run_from_args,
@@ -54,6 +55,6 @@ from kgen.bench.worker import forward_flops, measure_backend
 __all__ = [
     "BACKENDS", "RANDOM_MEAN", "RANDOM_STD", "BenchConfig", "add_arguments", "combine_rounds",
     "config_from_args", "format_table", "forward_flops", "machine_info", "main",
-    "measure_backend", "measure_matmul_gflops", "measure_matmul_rates", "preset_configs",
+    "measure_backend", "measure_reference", "measure_matmul_gflops", "measure_matmul_rates", "preset_configs",
     "random_dataset", "run", "run_backend_child", "run_from_args", "run_reference_child",
 ]

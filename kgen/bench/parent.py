@@ -16,9 +16,11 @@ from pathlib import Path
 import numpy as np
 
 import kgen
+import kgen.backend
 from kgen.bench.config import (
     RANDOM_MEAN,
     RANDOM_STD,
+    BenchConfig,
     add_arguments,
     config_from_args,
     preset_configs,
@@ -146,6 +148,7 @@ def _child_env(backend=None):
     env["PYTHONUNBUFFERED"] = "1"
     if backend:
         env["KERAS_BACKEND"] = backend
+        kgen.backend.configure_xla_cpu(env, backend)
     # The folder holding this kgen (site-packages, or a checkout that is not
     # installed), so a child imports the same kgen as its parent.
     root = str(Path(kgen.__file__).resolve().parent.parent)
@@ -206,6 +209,22 @@ def run_reference_child(config):
     result = json.loads(lines[-1])
     result["peak_rss_mb"] = peak_rss
     return result
+
+
+REFERENCE_LABEL = "kgen bench --preset resnet9 --width 16 --batch 256 --steps 40 (reference)"
+
+
+def measure_reference():
+    """Images/s of the plain-PyTorch reference (ResNet-9 at width 16, batch 256,
+    a `DataLoader` with 2 workers), the yardstick that lets a reader scale a
+    run's wall time to another machine: `{"images_per_second", "bench",
+    "measured_at"}`, or `{"error", "bench", "measured_at"}` when it cannot run
+    (without PyTorch, for one)."""
+    measured = run_reference_child(BenchConfig(steps=40, warmup_steps=5))
+    figure = {"bench": REFERENCE_LABEL, "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    if measured.get("error"):
+        return {"error": measured["error"], **figure}
+    return {"images_per_second": measured["images_per_second"], **figure}
 
 
 def _config_argv(config):

@@ -1,6 +1,5 @@
 """Keras layers for the generalization playbook; all run on TensorFlow, JAX and PyTorch."""
 
-from kgen.layers import fast_paths
 from kgen.layers.accelerated import BatchNormalization, Conv2D, MaxPooling2D
 from kgen.layers.base import RandomImageLayer
 from kgen.layers.drop_connect import DropConnectDense
@@ -12,9 +11,6 @@ from kgen.layers.weight_normalization import (
     WeightNormalization,
     initialize_weight_normalization,
 )
-
-# Before any JAX computation: see `fast_paths.configure_xla_cpu`.
-fast_paths.configure_xla_cpu()
 
 __all__ = [
     "AlternatingFlip",

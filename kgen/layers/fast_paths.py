@@ -17,7 +17,8 @@ no GPU was available to measure there) (docs/performance.md,
   element plus a scatter; `window_max_pool` has the same forward and a cheap,
   written-out gradient. Its YNNPACK convolution fusions run the weight-gradient
   convolutions of small CNNs several times slower than its default (Eigen)
-  convolutions: `configure_xla_cpu()` turns them off. And it compiles channel
+  convolutions: `kgen.backend.configure_xla_cpu()` turns them off (the entry
+  points call it before JAX starts). And it compiles channel
   sums over a long axis (batch norm's statistics and their gradients) into
   reduce-windows that cannot fuse their producer: `jax_batch_norm` does all
   four with `channel_sum`. From 466-517 images/s with Keras' layers to 906-970
@@ -34,32 +35,9 @@ support reverse-mode autodiff (what training uses) but not `jax.jvp`.
 
 import functools
 import math
-import os
 
 import keras
 from keras import ops
-
-# Turns off XLA:CPU's YNNPACK fusions (the flag's empty value overrides the
-# built-in list); XLA then uses its default convolution and dot kernels.
-XLA_CPU_FLAG = "--xla_cpu_experimental_ynn_fusion_type="
-
-
-def configure_xla_cpu(environ=os.environ):
-    """Add `XLA_CPU_FLAG` to `XLA_FLAGS` when the Keras backend is JAX.
-
-    XLA reads `XLA_FLAGS` when JAX starts its first backend, which in a Keras
-    program is the first tensor created, so this runs when `kgen.layers` is
-    imported: after that it has no effect on a running JAX. A value the user set
-    for the same flag is kept. The flag applies to CPU compilation only.
-    Returns whether the flag was added.
-    """
-    if keras.backend.backend() != "jax":
-        return False
-    flags = environ.get("XLA_FLAGS", "")
-    if XLA_CPU_FLAG.split("=")[0] in flags:
-        return False
-    environ["XLA_FLAGS"] = f"{flags} {XLA_CPU_FLAG}".strip()
-    return True
 
 
 def on_torch(x):

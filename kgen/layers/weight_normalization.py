@@ -82,6 +82,12 @@ class WeightNormalization(keras.layers.Wrapper):
     def get_config(self):
         return {**super().get_config(), "epsilon": self.epsilon}
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        # Keras' Wrapper.from_config pops "layer" from the dict it is given: a
+        # caller's config (one reused for a second copy) must stay whole.
+        return super().from_config(dict(config), custom_objects=custom_objects)
+
 
 def initialize_weight_normalization(model, images, epsilon=1e-6):
     """Data-dependent init of every `WeightNormalization` layer in a functional model.
