@@ -23,6 +23,7 @@ from pathlib import Path
 
 import kgen
 import kgen.backend
+from kgen.precision import PRECISIONS
 from kgen.studies.settings import QUICK
 from kgen.validation import check_choice, received
 
@@ -61,30 +62,63 @@ def main(argv=None):
             return EXIT_USAGE
         return args.handler(args)
 
-    return _handling_errors(parse_and_run)
+    return handling_errors(parse_and_run)
 
 
-def run_recipe(study, argv=None, description=None):
+def run_recipe(study, argv=None, description=None, defaults=None):
     """The command line of a recipe script: `kgen study`'s run options for
     `study` (a `kgen.studies.Study`, or one `Variant`), through the same runner;
-    returns the exit code.
+    returns the exit code. `defaults` are the recipe's own defaults for those
+    options, by their argparse names (`{"seeds": 5, "flip_tta": True}`); the
+    command line still wins.
 
         if __name__ == "__main__":
             sys.exit(kgen.cli.run_recipe(Variant(name="ladder-2", preset="ladder-1",
                                                  model={"normalization": "batch"})))
     """
+    study = _as_study(study)
+    parser = _recipe_parser(study, description, defaults)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    return handling_errors(lambda: _run_study(parser.parse_args(argv), study))
+
+
+def recipe_settings(study, argv=None, defaults=None):
+    """The `kgen.studies.Settings` that `run_recipe(study, argv, defaults=...)`
+    would run with, with the backend it names started: for a recipe that
+    plans its run from the data or the machine before calling `run_recipe`.
+    Bad options raise `ValueError` (wrap the caller in `handling_errors`)."""
+    study = _as_study(study)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _recipe_parser(study, defaults=defaults).parse_args(argv)
+    _select_backend(args.backend, args.verbose)
+    return _settings(args)
+
+
+def _as_study(study):
     from kgen.studies import Study, Variant
 
     if isinstance(study, Variant):
-        study = Study(name=study.name, variants=(study,), title=study.name)
-    script = Path(sys.argv[0]).name if argv is None else "recipe"
+        return Study(name=study.name, variants=(study,), title=study.name)
+    return study
+
+
+def _recipe_parser(study, description=None, defaults=None):
+    script = Path(sys.argv[0]).name
     parser = _Parser(prog=f"python {script}", description=description or study.title)
     _add_run_options(parser, default_out=f"runs/recipes/{study.name}")
-    argv = sys.argv[1:] if argv is None else list(argv)
-    return _handling_errors(lambda: _run_study(parser.parse_args(argv), study))
+    if defaults:
+        unknown = sorted(set(defaults) - set(vars(parser.parse_args([]))))
+        if unknown:
+            raise ValueError(f"`defaults` names no run option: {unknown}. "
+                             f"Received: defaults={defaults!r}")
+        parser.set_defaults(**defaults)
+    return parser
 
 
-def _handling_errors(function):
+def handling_errors(function):
+    """`function()`'s return value (an exit code), with the CLI's handling of
+    errors: bad input is one line on stderr and exit code 2 (see `main`);
+    Ctrl-C says how to resume."""
     # TensorFlow's C++ start-up messages hide the progress lines.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
@@ -257,6 +291,20 @@ def _add_run_options(parser, default_out):
     group.add_argument("--image-size", type=_positive_int, metavar="N",
                        help="resize a folder: dataset's images to N x N pixels "
                             "(default: their own size when they all agree)")
+    group.add_argument("--precision", choices=PRECISIONS,
+                       help="the dtype policy every model is built under: float32, or 16-bit "
+                            "compute with float32 weights (kgen.precision; default: float32)")
+    group.add_argument("--test-seed", type=_non_negative_int, metavar="N",
+                       help="which test split of a folder: dataset without a test folder: "
+                            "another seed scores images the default split (0) never held, "
+                            "for settings chosen by scoring that split (default: 0)")
+    group.add_argument("--flip-tta", action=argparse.BooleanOptionalAction, default=False,
+                       help="also score the test split with test-time flip averaging "
+                            "(airbench's TTA; a column of its own in the report)")
+    group.add_argument("--reference", action=argparse.BooleanOptionalAction, default=False,
+                       help="measure the plain-PyTorch reference's speed (kgen bench's) "
+                            "before and after the runs, so the report's times can be scaled "
+                            "to another machine (needs PyTorch; about 30 s each)")
     group.add_argument("--skip-bad", action="store_true",
                        help="leave out a folder: dataset's unreadable images (listed) "
                             "instead of stopping (default: stop, naming them)")
@@ -434,7 +482,7 @@ def _run_study(args, study):
     report = runner.execute(study, settings, out_dir, only=only, force=args.force,
                             executor=args.executor, address=args.address,
                             cpus_per_run=args.cpus_per_run, gpus_per_run=args.gpus_per_run,
-                            log=_log, header=header)
+                            reference=args.reference, log=_log, header=header)
     _log("")
     _print_summary(report)
     _log(f"\nreport: {out_dir / 'report.md'} (plots: learning_curves.png, "
@@ -458,7 +506,10 @@ def _settings(args):
         "image_size": args.image_size,
         "data_seed": args.data_seed,
         "data_dir": args.data_dir,
+        "test_seed": args.test_seed,
         "skip_bad": args.skip_bad or None,
+        "flip_tta": args.flip_tta or None,
+        "precision": args.precision,
         "tensorboard": args.tensorboard,
     }
     if args.quick:

@@ -125,6 +125,12 @@ def closest_names(value, choices, limit=3, cutoff=0.6):
     return [choice for score, _, choice in scored[:limit] if score >= cutoff]
 
 
+def is_finite_number(value):
+    """Whether `value` is a finite int or float (a metric that was measured, not
+    None, NaN or infinite)."""
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
 def check_number(name, value, minimum=None, maximum=None, min_inclusive=True,
                  max_inclusive=True):
     """A real number (not a bool) as a float, finite (no kgen argument has a use

@@ -1,4 +1,5 @@
 import argparse
+import dataclasses
 import importlib.util
 import json
 import os
@@ -222,9 +223,8 @@ def test_reference_erasing_follows_torchvision(reference):
 
 def test_reference_network_matches_the_kgen_parameter_count(reference):
     model_config, _ = bench.preset_configs("resnet9", width=16)
-    spec = reference._Config(json.loads(json.dumps(
-        __import__("dataclasses").asdict(model_config))))
-    net = reference.ReferenceNet(spec)
+    spec = json.loads(json.dumps({"model": dataclasses.asdict(model_config), "train": {}}))
+    net = reference.ReferenceNet(reference.ModelConfig.from_dict(spec["model"]))
     keras_model = build_cnn(model_config)
     torch_count = sum(p.numel() for p in net.parameters())
     # Keras counts BatchNorm's moving mean and variance as (non-trainable) weights.
@@ -234,10 +234,10 @@ def test_reference_network_matches_the_kgen_parameter_count(reference):
 
 def test_reference_trains_a_few_steps(reference):
     model_config, train_config = bench.preset_configs("small-cnn", width=4, batch=8)
-    spec = json.loads(json.dumps({"model": __import__("dataclasses").asdict(model_config),
-                                  "train": __import__("dataclasses").asdict(train_config)}))
+    spec = json.loads(json.dumps({"model": dataclasses.asdict(model_config),
+                                  "train": dataclasses.asdict(train_config)}))
     images, labels = reference.random_dataset(8 * 5)
-    result = reference.run(reference._Config(spec["model"]), reference._Config(spec["train"]),
+    result = reference.run(*reference.configs_from_spec(spec),
                            images, labels, bench.RANDOM_MEAN, bench.RANDOM_STD, batch_size=8,
                            warmup_steps=1, steps=4, windows=2, workers=0)
     assert result["images_per_second"] > 0 and np.isfinite(result["final_loss"])

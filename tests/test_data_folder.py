@@ -98,6 +98,29 @@ def test_test_split_is_carved_stratified_and_fixed_across_seeds(tmp_path):
     assert not np.array_equal(first.x_test, other_test.x_test)
 
 
+def test_another_test_seed_scores_images_split_zero_never_held(tmp_path):
+    # Settings chosen by scoring split 0 (the speed recipes') are scored on
+    # images they were never chosen on; split 0's images train.
+    write_image_folder(tmp_path / "data", 40, class_names=("a", "b", "c"))
+    every = load(tmp_path / "data", tmp_path / "cache", test_split=0.0)
+
+    def indices(images):
+        rows = {image.tobytes(): index for index, image in enumerate(every.x_train)}
+        return {rows[image.tobytes()] for image in images}
+
+    tuning = load(tmp_path / "data", tmp_path / "cache", test_split=0.25, test_seed=0)
+    untuned = load(tmp_path / "data", tmp_path / "cache", test_split=0.25, test_seed=1)
+    again = load(tmp_path / "data", tmp_path / "cache", test_split=0.25, test_seed=2)
+    assert len(untuned.x_test) == len(tuning.x_test) == 30
+    assert np.bincount(untuned.y_test).tolist() == [10, 10, 10]  # stratified
+    assert not indices(untuned.x_test) & indices(tuning.x_test)
+    assert not indices(again.x_test) & indices(tuning.x_test)
+    assert indices(untuned.x_test) != indices(again.x_test)
+    assert indices(tuning.x_test) <= indices(untuned.x_train)
+    assert indices(untuned.x_train) | indices(untuned.x_test) == set(range(120))
+    assert len(untuned.x_train) == 90
+
+
 def test_common_size_is_kept_and_image_size_resizes(tmp_path):
     write_image_folder(tmp_path / "data", 2, size=24)
     assert load(tmp_path / "data", tmp_path / "cache", test_split=0).input_shape == (24, 24, 3)

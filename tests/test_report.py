@@ -1,8 +1,10 @@
 """The report's reading aids, rebuilt from a study folder's files alone."""
 
+import pytest
+
 import kgen.studies
 from kgen.studies import layout
-from kgen.studies.files import write_csv, write_json
+from kgen.studies.files import read_json, write_csv, write_json
 from kgen.studies.report import write_report
 from kgen.studies.spec import study_from_dict
 
@@ -97,3 +99,65 @@ def test_report_has_the_courses_columns_and_the_test_noise(tmp_path):
     assert lines[header + 2] == "| 0 | a | 1.234 | 62.0 | 1.410 | 58.0 | 50.0 | 92.0 |  |"
     noise = next(line for line in lines if line.startswith("- Noise of one test accuracy"))
     assert "n = 2000" in noise and "±1.1 pp at 50%" in noise
+
+
+def _speed_study(tmp_path, runs, references=()):
+    """A one-variant study whose seeds are `runs`: (test, test with flip, seconds)."""
+    study = study_from_dict({"name": "s", "variants": [{"name": "a", "preset": "small-cnn"}]})
+    settings = kgen.studies.Settings(epochs=2, seeds=len(runs), flip_tta=True)
+    layout.write_manifest(tmp_path, study, settings, list(range(len(runs))))
+    for seed, (test, flip, seconds) in enumerate(runs):
+        directory = layout.run_dir(tmp_path, "a", seed)
+        write_json(directory / "config.json",
+                   {"dataset": {"name": "synthetic", "classes": 10, "val": 0, "test": 5000}})
+        history = [{"epoch": e, "accuracy": 0.9, "val_accuracy": None, "loss": 1.0,
+                    "val_loss": None, "learning_rate": 0.1, "seconds": seconds / 2}
+                   for e in range(2)]
+        write_csv(directory / "history.csv", history, list(history[0]))
+        write_json(directory / "result.json", {
+            "status": "completed", "seed": seed, "train_accuracy": 0.9, "val_accuracy": None,
+            "test_accuracy": test, "test_accuracy_flip": flip, "gap": None,
+            "epochs_completed": 2, "train_seconds": seconds, "train_images": 45_000,
+            "backend": "tensorflow",
+        })
+    if references:
+        layout.record_references(tmp_path, references)
+    return write_report(tmp_path)
+
+
+def test_report_has_the_flip_column_and_the_time_per_run(tmp_path):
+    report = _speed_study(tmp_path, [(0.86, 0.87, 600.0), (0.88, 0.89, 900.0)], references=[
+        {"when": "before", "images_per_second": 1012.4, "bench": "kgen bench (reference)",
+         "measured_at": "t0"},
+        {"when": "after", "images_per_second": 990.0, "bench": "kgen bench (reference)",
+         "measured_at": "t1"},
+    ])
+    header, _, row = report.table
+    assert "| Test acc % | Test, flip TTA % |" in header
+    assert "| 87.0 ± 1.4 | 88.0 ± 1.4 |" in row  # mean ± sample std over the two seeds
+    lines = (tmp_path / "report.md").read_text().splitlines()
+    time_row = lines[lines.index("| # | Variant | Epochs | Train minutes | Images/s |") + 2]
+    # 2 epochs x 45,000 images in 600 s and in 900 s: 150 and 100 images/s.
+    assert time_row == "| 0 | a | 2 | 12.5 ± 3.5 | 125 ± 35 |"
+    reference = next(line for line in lines if line.startswith("Plain-PyTorch reference"))
+    assert "1012 images/s before the runs (t0), 990 images/s after the runs (t1)" in reference
+    saved = read_json(tmp_path / "results.json")
+    assert [r["images_per_second"] for r in saved["references"]] == [1012.4, 990.0]
+    assert saved["variants"][0]["test_accuracy_flip"]["values"] == [0.87, 0.89]
+
+
+def test_report_without_flip_has_no_flip_column_and_says_an_unmeasured_reference(tmp_path):
+    report = _speed_study(tmp_path, [(0.86, None, 600.0)], references=[
+        {"when": "before", "error": "No module named 'torch'", "bench": "b", "measured_at": "t"}])
+    assert "flip" not in report.table[0]
+    text = (tmp_path / "report.md").read_text()
+    assert "Plain-PyTorch reference: not measured (No module named 'torch')." in text
+
+
+def test_references_of_every_session_are_kept(tmp_path):
+    layout.record_references(tmp_path, [{"when": "before", "images_per_second": 1.0}])
+    layout.record_references(tmp_path, [{"when": "before", "images_per_second": 2.0}])
+    assert [r["images_per_second"] for r in layout.read_references(tmp_path)] == [1.0, 2.0]
+    (tmp_path / layout.REFERENCE).write_text('["not", "a", "reference file"]')
+    with pytest.raises(ValueError, match="reference.json is not a kgen reference file"):
+        layout.read_references(tmp_path)

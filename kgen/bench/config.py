@@ -6,7 +6,6 @@ and the plain-PyTorch reference imports this module, never Keras.
 """
 
 import argparse
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,16 +110,19 @@ class BenchConfig:
 
 
 def preset_configs(preset, width=None, batch=None):
-    """The preset's `(ModelConfig, TrainConfig)` at stem `width` and `batch`."""
+    """The preset's `(ModelConfig, TrainConfig)` at stem `width` and `batch`,
+    resolved as a study variant is (`kgen.studies.spec.resolve_variant`)."""
     from kgen import presets
+    from kgen.studies.spec import Variant, resolve_variant
 
-    chosen = presets.get(preset)
-    model_config, train_config = chosen.model, chosen.train
+    model = {}
     if width is not None:
-        base = model_config.stem_width or model_config.stages[0].width
-        model_config = dataclasses.replace(model_config, width_multiplier=width / base)
-    if batch is not None:
-        train_config = dataclasses.replace(train_config, batch_size=batch)
+        # The bench states a width in channels of the first layer: a multiplier of it.
+        base = presets.get(preset).model
+        model["width_multiplier"] = width / (base.stem_width or base.stages[0].width)
+    train = {} if batch is None else {"batch_size": batch}
+    _, model_config, train_config = resolve_variant(
+        Variant(name=f"bench-{preset}", preset=preset, model=model, train=train))
     return model_config, train_config
 
 

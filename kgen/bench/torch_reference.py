@@ -35,6 +35,7 @@ from torch.nn import functional
 # Keras-free: the reference's memory and threads are PyTorch's alone. The same
 # random images as the backends get (same seed, same pixels).
 from kgen.bench.config import RANDOM_MEAN, RANDOM_STD, preset_configs, random_dataset
+from kgen.config import ModelConfig, TrainConfig, from_fields
 
 # === torchvision's transforms, in plain torch ===
 
@@ -379,20 +380,12 @@ def peak_rss_mb(who=resource.RUSAGE_SELF):
     return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
 
 
-class _Config:
-    """A kgen config dataclass read back from `dataclasses.asdict` JSON, so the
-    reference never imports Keras (its memory and threads would count here)."""
-
-    def __init__(self, fields):
-        for key, value in fields.items():
-            if isinstance(value, dict):
-                value = _Config(value)
-            elif isinstance(value, (list, tuple)):
-                value = [_Config(v) if isinstance(v, dict) else v for v in value]
-            setattr(self, key, value)
-
-    def scaled_width(self, width):  # kgen.models.ModelConfig.scaled_width
-        return max(1, round(width * self.width_multiplier))
+def configs_from_spec(spec):
+    """`(ModelConfig, TrainConfig)` from a spec's JSON dicts: kgen's configs are
+    Keras-free, so the reference never imports Keras (its memory and threads
+    would count here)."""
+    return (ModelConfig.from_dict(spec["model"]),
+            from_fields(TrainConfig, spec["train"], "train field"))
 
 
 def spec_from_preset(preset, width, batch, warmup_steps, steps, windows, workers):
@@ -419,7 +412,7 @@ def main(argv=None):
     else:
         spec = spec_from_preset(args.preset, args.width, args.batch, args.warmup_steps,
                                 args.steps, args.windows, args.workers)
-    model_config, train_config = _Config(spec["model"]), _Config(spec["train"])
+    model_config, train_config = configs_from_spec(spec)
     batch = spec["batch"]
     window_steps = max(spec["steps"] // spec["windows"], 1)
     images, labels = random_dataset(batch * (spec["warmup_steps"] + window_steps * spec["windows"]))

@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 
+import kgen.backend
 from kgen.bench.config import RANDOM_MEAN, RANDOM_STD, preset_configs, random_dataset
 from kgen.validation import received
 
@@ -49,7 +50,7 @@ def measure_backend(config, backend):
         "precision": config.precision,
         "devices": distribution.device_count(config.devices) if config.devices != "1" else 1,
         "flops_per_image": forward_flops(model),
-        "versions": _backend_versions(backend),
+        "versions": kgen.backend.versions(backend),
     })
     return result
 
@@ -110,23 +111,3 @@ def forward_flops(model):
         elif isinstance(layer, keras.layers.Dense):
             flops += 2 * layer.kernel.shape[0] * layer.kernel.shape[1]
     return int(flops)
-
-
-def _backend_versions(backend):
-    import keras
-
-    versions = {"keras": keras.__version__}
-    if backend == "tensorflow":
-        import tensorflow
-
-        versions["tensorflow"] = tensorflow.__version__
-    elif backend == "jax":
-        import jax
-        import jaxlib
-
-        versions.update(jax=jax.__version__, jaxlib=jaxlib.__version__)
-    else:
-        import torch
-
-        versions["torch"] = torch.__version__
-    return versions

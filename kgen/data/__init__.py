@@ -5,8 +5,9 @@ Only numpy, Pillow and the standard library are imported here, so
 """
 
 from kgen.data.checks import check_images, check_labels
-from kgen.data.dataset import Dataset, channel_statistics
+from kgen.data.dataset import Dataset
 from kgen.data.loading import load, names
+from kgen.data.statistics import channel_statistics
 from kgen.data.storage import DatasetFileError, default_data_dir
 
 __all__ = [

@@ -4,8 +4,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kgen.data.statistics import usable_std
-
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
@@ -45,19 +43,3 @@ class Dataset:
         )
 
 
-def channel_statistics(images, chunk=8192):
-    """Per-channel mean and std of uint8 NHWC images in [0, 1] units, in chunks
-    so a 50,000-image set never becomes one float64 copy. A channel with no
-    spread gets std 1 (`kgen.data.statistics.usable_std`)."""
-    channels = images.shape[-1]
-    total = np.zeros(channels)
-    total_sq = np.zeros(channels)
-    count = 0
-    for start in range(0, len(images), chunk):
-        block = images[start:start + chunk].reshape(-1, channels).astype(np.float64) / 255.0
-        total += block.sum(axis=0)
-        total_sq += np.square(block).sum(axis=0)
-        count += len(block)
-    mean = total / max(count, 1)
-    std = np.sqrt(np.maximum(total_sq / max(count, 1) - mean**2, 0.0))
-    return mean.astype(np.float32), usable_std(std)

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from kgen.atomic import atomic_write
-from kgen.data.splits import stratified_split, take_rows
+from kgen.data.splits import stratified_split, stratified_subset, take_rows
 from kgen.data.storage import resolve_data_dir
 from kgen.validation import check_int, check_number, received
 
@@ -52,8 +52,12 @@ def load_folder(
             images' own size when they all agree, else 32x32.
         test_split: fraction of each class carved off as the test split when
             there is no `test/` folder beside a `.../train` folder.
-        test_seed: seed of that carving, fixed so every run scores on the
-            same test images whatever the `seed` of `load`.
+        test_seed: which carving: 0 (the default) is `stratified_split` with
+            seed 0; another seed N draws a test split of the same size from
+            the images split 0 keeps (stratified, seed N), so settings chosen
+            by scoring split 0 can be scored on images they were never chosen
+            on (split 0's images then train). Fixed per study: every run
+            scores on the same test images whatever the `seed` of `load`.
         skip_bad: skip unreadable images (listed in `Dataset.skipped_files`
             and counted in a warning) instead of raising.
         cache: read and write the decoded-array cache in the data directory.
@@ -424,7 +428,10 @@ def _finish(arrays, class_names, skipped, test_split, test_seed):
     if "x_test" in arrays:
         x_test, y_test = arrays["x_test"], arrays["y_test"]
     else:
-        keep, carved = stratified_split(y_train, test_split, test_seed)
+        keep, carved = stratified_split(y_train, test_split, 0)
+        if test_seed:
+            carved = keep[stratified_subset(y_train[keep], len(carved), test_seed)]
+            keep = np.setdiff1d(np.arange(len(y_train)), carved, assume_unique=True)
         x_test, y_test = take_rows(x_train, carved), take_rows(y_train, carved)
         x_train, y_train = take_rows(x_train, keep), take_rows(y_train, keep)
     return x_train, y_train, x_test, y_test, class_names, skipped

@@ -6,7 +6,7 @@ import numpy as np
 
 from kgen.data.dataset import Dataset
 from kgen.data.splits import stratified_split, take_rows
-from kgen.data.statistics import exact_channel_statistics
+from kgen.data.statistics import channel_statistics
 from kgen.validation import check_choice, check_int, check_number, received
 
 FOLDER_PREFIX = "folder:"
@@ -83,7 +83,7 @@ def split_dataset(name, loaded, validation_split, seed):
     x_val, y_val = take_rows(x_train, carved), take_rows(y_train, carved)
     if len(carved):
         x_train, y_train = take_rows(x_train, keep), take_rows(y_train, keep)
-    mean, std = exact_channel_statistics(x_train)
+    mean, std = channel_statistics(x_train)
     return Dataset(
         name=name,
         x_train=x_train,

@@ -7,14 +7,13 @@ checked by their IDX headers and sizes.
 """
 
 import gzip
-import hashlib
 import math
 import zlib
 
 import numpy as np
 
 from kgen.data import storage
-from kgen.data.storage import DatasetFileError, resolve_data_dir
+from kgen.data.storage import DatasetFileError, file_digest, resolve_data_dir
 from kgen.validation import received
 
 KERAS_DATASETS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
@@ -125,14 +124,11 @@ def _idx_shape(header, header_size, rank, images, path):
 
 
 def _check_sha256(path, expected):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != expected:
+    actual = file_digest(path, "sha256")
+    if actual != expected:
         raise DatasetFileError(
             f"{path} is corrupt or not the Keras mnist.npz: its sha256 is "
-            f"{digest.hexdigest()}, expected {expected}. Delete it and place it again. "
+            f"{actual}, expected {expected}. Delete it and place it again. "
             f"{received('path', str(path))}"
         )
 

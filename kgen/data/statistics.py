@@ -14,9 +14,10 @@ MIN_CHANNEL_STD = 1.0 / 255.0
 FLAT_CHANNEL_STD = 1.0
 
 
-def exact_channel_statistics(images):
-    """Per-channel mean and std in [0, 1] units, the numbers
-    `kgen.data.channel_statistics` gives, from exact integer sums.
+def channel_statistics(images):
+    """Per-channel mean and (population) std of uint8 NHWC images in [0, 1]
+    units, from exact integer sums: the one statistics function behind every
+    dataset, subset and recipe.
 
     Sums run down the image axis (long contiguous rows, which numpy vectorizes
     well) and fold to channels at the end: about 4x faster than summing floats

@@ -8,10 +8,10 @@ under the final name.
 
 import hashlib
 import os
-import tempfile
 import urllib.request
 from pathlib import Path
 
+from kgen.atomic import atomic_write
 from kgen.validation import received
 
 DOWNLOAD_TIMEOUT_S = 30  # per socket operation; a dead network fails fast
@@ -47,8 +47,9 @@ def resolve_data_dir(data_dir):
     return Path(data_dir).expanduser()
 
 
-def md5_of(path, block_size=1 << 20):
-    digest = hashlib.md5()
+def file_digest(path, algorithm="md5", block_size=1 << 20):
+    """The hex digest of the file at `path` (`hashlib` algorithm name), read in blocks."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(block_size), b""):
             digest.update(block)
@@ -59,7 +60,7 @@ def check_md5(path, expected_md5):
     """Raises `DatasetFileError` when the file's md5 is not the published one."""
     if expected_md5 is None:
         return
-    actual = md5_of(path)
+    actual = file_digest(path, "md5")
     if actual != expected_md5:
         raise DatasetFileError(
             f"{path} is corrupt or incomplete: its md5 is {actual}, the published md5 "
@@ -74,21 +75,13 @@ def download(url, destination, timeout=DOWNLOAD_TIMEOUT_S):
     Refuses (`DatasetFileError`) a response that announces or delivers more
     than `MAX_DOWNLOAD_BYTES`.
     """
-    destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        dir=destination.parent, prefix=f".{destination.name}.", suffix=".part"
-    )
-    try:
-        with os.fdopen(handle, "wb") as output, urllib.request.urlopen(
+    def fetch(temporary):
+        with open(temporary, "wb") as output, urllib.request.urlopen(
             url, timeout=timeout
         ) as response:
             _copy_at_most(response, output, MAX_DOWNLOAD_BYTES, url)
-        os.replace(temporary, destination)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return destination
+
+    return atomic_write(destination, fetch)
 
 
 def _copy_at_most(response, output, limit, url):

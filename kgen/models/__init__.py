@@ -13,7 +13,7 @@ from kgen.config import (
     TrainConfig,
     replace_fields,
 )
-from kgen.models.builder import Classifier, build_cnn
+from kgen.models.builder import Classifier, build_cnn, model_name
 from kgen.models.loading import load_model
 from kgen.presets import LADDER, Preset, derive, get, names, register
 
@@ -27,11 +27,11 @@ def create(name, input_shape=(32, 32, 3), num_classes=10, mean=None, std=None, *
     preset = get(name)
     config = replace_fields(preset.model, overrides, "model")
     return build_cnn(config, input_shape, num_classes, mean=mean, std=std,
-                     name=name.replace("-", "_"), preset=name)
+                     name=model_name(name), preset=name)
 
 
 __all__ = [
     "LADDER", "Augmentation", "Classifier", "Erasing", "ModelConfig", "Preset", "Stage", "TrainConfig",
-    "build_cnn", "create", "derive", "get", "load_model", "names", "register",
+    "build_cnn", "create", "derive", "get", "load_model", "model_name", "names", "register",
     "replace_fields",
 ]

@@ -1,6 +1,7 @@
 """The one CNN builder behind every kgen preset."""
 
 import math
+import re
 from numbers import Integral
 
 import keras
@@ -30,6 +31,13 @@ from kgen.validation import (
 # BatchNormalization defaults to momentum 0.99 and epsilon 1e-3.
 BATCH_NORM_MOMENTUM = 0.9
 NORM_EPSILON = 1e-5
+
+
+def model_name(name):
+    """`name` (a preset's or a study variant's) as a Keras model name: every
+    character but letters, digits and `_` becomes `_` ("ladder-5" -> "ladder_5"),
+    so it is also a valid TensorFlow name scope."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", name)
 
 
 def build_cnn(config, input_shape=(32, 32, 3), num_classes=10, mean=None, std=None,

@@ -15,7 +15,7 @@ SUBSET_SEED = 0
 
 def load_limited(name="synthetic", limit=None, eval_limit=None, train_size=None,
                  validation_split=0.1, data_dir=None, image_size=None, data_seed=None,
-                 skip_bad=False):
+                 test_seed=None, skip_bad=False):
     """Loads dataset `name`, keeping `limit` training images and `eval_limit`
     validation and test images each (None: all; a limit above what the split
     holds keeps it whole).
@@ -28,7 +28,8 @@ def load_limited(name="synthetic", limit=None, eval_limit=None, train_size=None,
     generated (`train_size`, and `test_size` from `eval_limit`). With `limit`,
     `mean` and `std` are those of the kept images. `image_size` resizes a
     `folder:` dataset (`kgen.data.load_folder`), and `skip_bad` leaves out its
-    unreadable images; `data_seed` picks a draw of the synthetic dataset.
+    unreadable images, and `test_seed` picks its test split; `data_seed` picks a
+    draw of the synthetic dataset.
     """
     for option, value in (("limit", limit), ("eval_limit", eval_limit),
                           ("train_size", train_size)):
@@ -37,6 +38,8 @@ def load_limited(name="synthetic", limit=None, eval_limit=None, train_size=None,
     options = {} if image_size is None else {"image_size": image_size}
     if skip_bad:
         options["skip_bad"] = True
+    if test_seed is not None:
+        options["test_seed"] = test_seed
     if name == "synthetic":
         if limit is not None:
             needed = math.ceil(limit / (1.0 - validation_split)) + 10

@@ -12,8 +12,6 @@ counted twice. The dataset is put in Ray's object store once and shared.
 import os
 import time
 
-import keras
-
 from kgen.backend import VERBOSE_VARIABLE
 from kgen.validation import check_choice, check_int, check_number, received
 
@@ -58,6 +56,8 @@ def run_on_ray(tasks, settings, data, out_dir, run_dir, log=print, force=False,
     the local one); None starts a private instance on this machine's cores.
     Each task asks Ray for `cpus_per_run` CPUs and `gpus_per_run` GPUs.
     """
+    import keras  # here, not at import: the CLI checks options before choosing the backend
+
     ray = _import_ray()
     environment = {"KERAS_BACKEND": keras.backend.backend(), **thread_limits(cpus_per_run),
                    "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}

@@ -3,6 +3,8 @@
     OUT/study.json                      the study, its settings (the manifest)
     OUT/results.csv, results.json       one row per run; per-variant summary
     OUT/report.md, *.png                the report
+    OUT/reference.json                  the plain-PyTorch reference's speed,
+                                        measured around the runs (--reference)
     OUT/runs/VARIANT/seed-N/            one run: config.json, history.csv,
                                         result.json (when finished), backup/
 """
@@ -19,8 +21,10 @@ except ImportError:  # Windows
     import msvcrt
 
 from kgen.studies.files import read_json, write_json
+from kgen.studies.settings import LATER_RESULT_FIELDS, RESULT_FIELDS
 
 MANIFEST = "study.json"
+REFERENCE = "reference.json"
 # Held (flock) by the process running a study in the folder; the kernel releases it
 # when that process dies, however it dies, so a killed study never leaves a stale lock.
 LOCK_FILE = ".kgen.lock"
@@ -119,9 +123,11 @@ def manifest_differences(manifest, study, settings):
         if old is not None and _comparable(old) != _comparable(variant.to_dict()):
             differences.append(f"variant {variant.name!r} defined differently")
     old_settings = manifest.get("settings", {})
-    for name, value in settings.result_fields().items():
-        if old_settings.get(name) != value:
-            differences.append(f"{name}={old_settings.get(name)!r}, not {value!r}")
+    for name in RESULT_FIELDS:
+        # A manifest written before a field existed holds that field's default.
+        old, new = old_settings.get(name, LATER_RESULT_FIELDS.get(name)), getattr(settings, name)
+        if old != new:
+            differences.append(f"{name}={old!r}, not {new!r}")
     return differences
 
 
@@ -194,3 +200,23 @@ def _normalize(value):
     if isinstance(value, (list, tuple)):
         return [_normalize(v) for v in value]
     return value
+
+
+def read_references(out_dir):
+    """The reference measurements recorded in `out_dir` (`record_references`),
+    oldest first; [] when none were taken."""
+    path = Path(out_dir) / REFERENCE
+    if not path.exists():
+        return []
+    data = read_json(path)
+    if not isinstance(data, dict) or not isinstance(data.get("measurements"), list):
+        raise ValueError(f"{path} is not a kgen reference file. Received: file={str(path)!r}")
+    return data["measurements"]
+
+
+def record_references(out_dir, measurements):
+    """Appends `measurements` (each `kgen.bench.measure_reference()`'s dict plus
+    `when`: "before" or "after" the runs) to `out_dir`'s reference file, so a
+    study resumed in several sessions keeps each session's figures."""
+    every = read_references(out_dir) + list(measurements)
+    write_json(Path(out_dir) / REFERENCE, {"measurements": every})

@@ -20,13 +20,15 @@ from kgen.studies.files import (
 )
 from kgen.studies.spec import study_from_dict
 from kgen.studies.stats import TEST_DESCRIPTION, mean_std, welch_t_test
+from kgen.validation import is_finite_number
 
 RUN_COLUMNS = ("variant", "seed", "status", "train_accuracy", "val_accuracy", "test_accuracy",
-               "gap", "best_val_accuracy", "best_val_loss", "test_loss", "best_epoch",
-               "epochs_completed", "epochs_planned", "resumed_from_epoch", "train_seconds",
-               "wall_seconds", "backend")
-METRICS = ("train_accuracy", "val_accuracy", "test_accuracy", "gap", "best_val_accuracy",
-           "best_val_loss", "test_loss")
+               "test_accuracy_flip", "gap", "best_val_accuracy", "best_val_loss", "test_loss",
+               "best_epoch", "epochs_completed", "epochs_planned", "resumed_from_epoch",
+               "train_seconds", "wall_seconds", "backend")
+METRICS = ("train_accuracy", "val_accuracy", "test_accuracy", "test_accuracy_flip", "gap",
+           "best_val_accuracy", "best_val_loss", "test_loss", "epochs_completed",
+           "train_seconds", "images_per_second")
 LEARNING_CURVES = "learning_curves.png"
 ACCURACY_GAP = "accuracy_gap.png"
 
@@ -95,7 +97,7 @@ def summarize(study, runs):
         summary["test_size"] = next((run["dataset"].get("test") for run in runs.get(variant.name, [])
                                      if run["dataset"].get("test")), None)
         for metric in METRICS:
-            values = [r[metric] for r in completed if _finite(r.get(metric))]
+            values = [_metric(r, metric) for r in completed if is_finite_number(_metric(r, metric))]
             mean, std = mean_std(values)
             summary[metric] = {"mean": mean, "std": std, "n": len(values), "values": values}
         summaries.append(summary)
@@ -116,6 +118,19 @@ def summarize(study, runs):
     return summaries
 
 
+def _metric(result, metric):
+    """`result[metric]`; images per second is derived: every training image
+    seen once per completed epoch, over the epochs' seconds (compilation in
+    the first epoch included)."""
+    if metric != "images_per_second":
+        return result.get(metric)
+    seconds, epochs, images = (result.get("train_seconds"), result.get("epochs_completed"),
+                               result.get("train_images"))
+    if not (is_finite_number(seconds) and seconds > 0 and epochs and images):
+        return None
+    return epochs * images / seconds
+
+
 def write_report(out_dir):
     """Writes results.csv, results.json, report.md and the figures; returns a
     `Report`: the paths written, the summary table and the variants still at
@@ -129,9 +144,11 @@ def write_report(out_dir):
         for name in runs for run in runs[name]
     ]
     write_csv(out_dir / "results.csv", run_rows, RUN_COLUMNS)
+    references = layout.read_references(out_dir)
     write_json(out_dir / "results.json", {
         "study": study.name,
         "settings": manifest.get("settings", {}),
+        "references": references,
         "test": TEST_DESCRIPTION,
         "variants": summaries,
         "runs": run_rows,
@@ -144,7 +161,7 @@ def write_report(out_dir):
         paths += [out_dir / LEARNING_CURVES, out_dir / ACCURACY_GAP]
     datasets = [run["dataset"] for name in runs for run in runs[name]]
     atomic_write_text(out_dir / "report.md",
-                      markdown(manifest, study, summaries, run_rows, datasets))
+                      markdown(manifest, study, summaries, run_rows, datasets, references))
     paths.append(out_dir / "report.md")
     return Report(paths=paths, table=summary_table(summaries),
                   at_chance=[s["variant"] for s in summaries if _at_chance(s)])
@@ -179,9 +196,10 @@ def _images_used(settings, datasets):
     return f"; {train} training images{subset}, {val} validation, {test} test"
 
 
-def markdown(manifest, study, summaries, run_rows, datasets=()):
+def markdown(manifest, study, summaries, run_rows, datasets=(), references=()):
     """The report; `datasets` are the runs' `config.json` dataset entries, whose
-    image counts are what the runs used (a `limit` above the data keeps it all)."""
+    image counts are what the runs used (a `limit` above the data keeps it all);
+    `references` the plain-PyTorch reference's measurements (`layout.read_references`)."""
     settings = manifest.get("settings", {})
     lines = [f"# {study.title or study.name}", ""]
     if study.description:
@@ -206,6 +224,7 @@ def markdown(manifest, study, summaries, run_rows, datasets=()):
     missing = [s["variant"] for s in summaries if not s["runs"]]
     test_sizes = sorted({s["test_size"] for s in summaries if s.get("test_size")})
     lines += _course_columns(summaries)
+    lines += _time_table(summaries, references)
     lines += [
         "",
         "- Accuracies in percent: mean ± sample standard deviation over the completed seeds "
@@ -251,10 +270,13 @@ def markdown(manifest, study, summaries, run_rows, datasets=()):
 def summary_table(summaries):
     """The report's table, one row per variant that has runs, as Markdown
     lines (also what `kgen` prints at the end of a study)."""
+    # Test-time flip averaging is measured only when asked for (--flip-tta).
+    flip = any(s["test_accuracy_flip"]["n"] for s in summaries)
     lines = [
-        "| # | Variant | Change | n | Train acc % | Val acc % | Test acc % | Gap (pp) "
-        "| Δ val (pp) | vs | p | Course % |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+        "| # | Variant | Change | n | Train acc % | Val acc % | Test acc % "
+        + ("| Test, flip TTA % " if flip else "")
+        + "| Gap (pp) | Δ val (pp) | vs | p | Course % |",
+        "|---:|---|---|---:|---:|---:|---:" + ("|---:" if flip else "") + "|---:|---:|---|---:|---:|",
     ]
     for s in summaries:
         if not s["runs"]:
@@ -273,9 +295,42 @@ def summary_table(summaries):
         lines.append(
             f"| {s['index']} | {s['variant']} | {s['summary']} | {n} "
             f"| {_mean_std(s['train_accuracy'])} | {_mean_std(s['val_accuracy'])} "
-            f"| {_mean_std(s['test_accuracy'])} | {_mean_std(s['gap'])} "
-            f"| {change} | {s['reference'] or ''} | {p} | {course} |"
+            f"| {_mean_std(s['test_accuracy'])} "
+            + (f"| {_mean_std(s['test_accuracy_flip'])} " if flip else "")
+            + f"| {_mean_std(s['gap'])} | {change} | {s['reference'] or ''} | {p} | {course} |"
         )
+    return lines
+
+
+def _time_table(summaries, references=()):
+    """Training time per run: epochs, minutes and images per second (every
+    training image once per epoch; compilation included), with the
+    plain-PyTorch reference's speed measured around the runs, so a reader can
+    scale the times to their machine."""
+    lines = [
+        "", "Training time per run:", "",
+        "| # | Variant | Epochs | Train minutes | Images/s |",
+        "|---:|---|---:|---:|---:|",
+    ]
+    for s in summaries:
+        if not s["runs"]:
+            continue
+        minutes = {key: (None if value is None else value / 60.0)
+                   for key, value in s["train_seconds"].items() if key in ("mean", "std")}
+        lines.append(
+            f"| {s['index']} | {s['variant']} | {_epochs(s['epochs_completed'])} "
+            f"| {_mean_std(minutes, percent=False, digits=1)} "
+            f"| {_mean_std(s['images_per_second'], percent=False, digits=0)} |"
+        )
+    measured = [r for r in references if is_finite_number(r.get("images_per_second"))]
+    if measured:
+        lines += ["", "Plain-PyTorch reference (`" + measured[0]["bench"] + "`), measured "
+                  "in the same session: "
+                  + ", ".join(f"{r['images_per_second']:.0f} images/s {r.get('when', '')} the "
+                              f"runs ({r.get('measured_at', '')})" for r in measured) + "."]
+    elif references:
+        lines += ["", "Plain-PyTorch reference: not measured ("
+                  + "; ".join(str(r.get("error")) for r in references) + ")."]
     return lines
 
 
@@ -320,13 +375,13 @@ def plot_learning_curves(path, study, runs):
     for axis, name in zip(axes.flat, names):
         for column, color, style, label in (("accuracy", "tab:blue", "-", "train"),
                                             ("val_accuracy", "tab:orange", "--", "val")):
-            curves = [[100 * row[column] if _finite(row.get(column)) else math.nan
+            curves = [[100 * row[column] if is_finite_number(row.get(column)) else math.nan
                        for row in run["history"]] for run in runs[name]]
             length = max((len(c) for c in curves), default=0)
             if not length:
                 continue
             epochs = list(range(1, length + 1))
-            columns_by_epoch = [[c[e] for c in curves if e < len(c) and _finite(c[e])]
+            columns_by_epoch = [[c[e] for c in curves if e < len(c) and is_finite_number(c[e])]
                                 for e in range(length)]
             mean = [sum(v) / len(v) if v else math.nan for v in columns_by_epoch]
             axis.plot(epochs, mean, style, color=color, label=label, linewidth=1.8)
@@ -353,8 +408,12 @@ def plot_learning_curves(path, study, runs):
 
 def plot_accuracy_gap(path, summaries):
     """Top: train and validation accuracy per variant (error bars: std over
-    seeds; diamonds: the course's figure). Bottom: the gap."""
+    seeds; diamonds: the course's figure). Bottom: the gap. A study without a
+    validation split (`--validation-split 0`) shows the test accuracy and the
+    train − test gap instead."""
     plt = _pyplot()
+    held_out = "val" if any(is_finite_number(s["val_accuracy"]["mean"]) for s in summaries) \
+        else "test"
     names = [s["variant"] for s in summaries]
     positions = list(range(len(names)))
     width = 0.38
@@ -363,7 +422,8 @@ def plot_accuracy_gap(path, summaries):
         gridspec_kw={"height_ratios": [2, 1]},
     )
     for offset, metric, color, label in ((-width / 2, "train_accuracy", "tab:blue", "train"),
-                                         (width / 2, "val_accuracy", "tab:orange", "val")):
+                                         (width / 2, f"{held_out}_accuracy", "tab:orange",
+                                          held_out)):
         means = [_nan(_scaled(s[metric]["mean"])) for s in summaries]
         errors = [_nan(_scaled(s[metric]["std"])) for s in summaries]
         top.bar([p + offset for p in positions], means, width, color=color, label=label,
@@ -376,19 +436,25 @@ def plot_accuracy_gap(path, summaries):
     top.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=8, ncol=3, frameon=False)
     top.grid(axis="y", alpha=0.3)
     finite = [v for s in summaries for v in (_scaled(s["train_accuracy"]["mean"]),
-                                             _scaled(s["val_accuracy"]["mean"])) if _finite(v)]
+                                             _scaled(s[f"{held_out}_accuracy"]["mean"]))
+              if is_finite_number(v)]
     finite += [c for _, c in course]
     top.set_ylim(0.0, min(100.0, max(finite, default=95.0) + 5))
-    gaps = [_nan(_scaled(s["gap"]["mean"])) for s in summaries]
-    gap_errors = [_nan(_scaled(s["gap"]["std"])) for s in summaries]
+    if held_out == "val":
+        gaps = [_nan(_scaled(s["gap"]["mean"])) for s in summaries]
+        gap_errors = [_nan(_scaled(s["gap"]["std"])) for s in summaries]
+    else:  # the difference of the means; no per-seed gap was recorded
+        gaps = [_nan(_scaled(_difference(s["train_accuracy"]["mean"], s["test_accuracy"]["mean"])))
+                for s in summaries]
+        gap_errors = [math.nan] * len(summaries)
     bottom.bar(positions, gaps, 0.6, color="tab:red", **_error_bars(gap_errors))
     bottom.axhline(0.0, color="black", linewidth=0.8)
-    bottom.set_ylabel("gap train − val (pp)")
+    bottom.set_ylabel(f"gap train − {held_out} (pp)")
     bottom.grid(axis="y", alpha=0.3)
     bottom.set_xticks(positions)
     bottom.set_xticklabels(names, rotation=30, ha="right")
-    figure.suptitle("Accuracy per variant and the train − val gap"
-                    + (" (error bars: std over seeds)" if any(_finite(e) for e in errors) else ""),
+    figure.suptitle(f"Accuracy per variant and the train − {held_out} gap"
+                    + (" (error bars: std over seeds)" if any(is_finite_number(e) for e in errors) else ""),
                     fontsize=11)
     figure.tight_layout()
     _save(figure, path)
@@ -428,18 +494,33 @@ def _chance_ceiling(variant_runs):
 def _at_chance(summary):
     ceiling = summary.get("chance_ceiling")
     train, val = summary["train_accuracy"]["mean"], summary["val_accuracy"]["mean"]
-    return (summary["completed"] > 0 and ceiling is not None and _finite(train)
-            and _finite(val) and train < ceiling and val < ceiling)
+    return (summary["completed"] > 0 and ceiling is not None and is_finite_number(train)
+            and is_finite_number(val) and train < ceiling and val < ceiling)
 
 
-def _mean_std(stat, percent=True):
-    """`mean ± std` of a summary statistic: accuracies in percent to 0.1, losses to 0.001."""
+def _mean_std(stat, percent=True, digits=None):
+    """`mean ± std` of a summary statistic: accuracies in percent to 0.1, other
+    figures (losses) to 0.001 unless `digits` says otherwise."""
     if stat["mean"] is None:
         return "n/a"
-    scale, digits = (100, 1) if percent else (1, 3)
+    scale, default_digits = (100, 1) if percent else (1, 3)
+    digits = default_digits if digits is None else digits
     if stat["std"] is None:
         return f"{scale * stat['mean']:.{digits}f}"
     return f"{scale * stat['mean']:.{digits}f} ± {scale * stat['std']:.{digits}f}"
+
+
+def _difference(a, b):
+    return a - b if is_finite_number(a) and is_finite_number(b) else None
+
+
+def _epochs(stat):
+    """The epochs every run completed, or their mean ± std when they differ
+    (early stopping, a diverged run)."""
+    values = stat["values"]
+    if values and len(set(values)) == 1:
+        return f"{values[0]:g}"
+    return _mean_std(stat, percent=False, digits=1)
 
 
 def _scaled(value):
@@ -447,17 +528,13 @@ def _scaled(value):
 
 
 def _error_bars(errors):
-    if not any(_finite(e) for e in errors):
+    if not any(is_finite_number(e) for e in errors):
         return {}
-    return {"yerr": [e if _finite(e) else 0.0 for e in errors], "capsize": 3}
+    return {"yerr": [e if is_finite_number(e) else 0.0 for e in errors], "capsize": 3}
 
 
 def _nan(value):
     return math.nan if value is None else value
-
-
-def _finite(value):
-    return isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def _seed_of(path):

@@ -10,8 +10,6 @@ started again loses no run and counts none twice.
 import dataclasses
 import hashlib
 import json
-import math
-import platform
 import shutil
 import subprocess
 import time
@@ -25,6 +23,7 @@ import kgen
 import kgen.backend
 import kgen.data
 import kgen.models
+import kgen.precision
 import kgen.training
 from kgen.studies import executors, layout
 from kgen.studies.data import load_limited
@@ -37,6 +36,7 @@ from kgen.studies.files import (
     write_json,
 )
 from kgen.studies.spec import SCALINGS, course_figure, course_train_figure, resolve_variant
+from kgen.validation import is_finite_number
 
 HISTORY_COLUMNS = ("epoch", "accuracy", "loss", "val_accuracy", "val_loss", "learning_rate",
                    "seconds")
@@ -117,7 +117,7 @@ def plan(study, settings):
 
 
 def execute(study, settings, out_dir, only=None, force=False, executor="local", address=None,
-            cpus_per_run=1, gpus_per_run=0, log=print, header=()):
+            cpus_per_run=1, gpus_per_run=0, reference=False, log=print, header=()):
     """Trains (or resumes) every run of `study` under `settings` into `out_dir`
     and writes its report; returns the `kgen.studies.report.Report`.
 
@@ -127,8 +127,11 @@ def execute(study, settings, out_dir, only=None, force=False, executor="local", 
     every run in it, the data, each model's build), then the folder's lock is
     held while the runs train (here, or on Ray: `executor`) and the report is
     written. `only`: indices of the variants to train (all by default); the
-    report lists the others as not run. `header` lines are logged after the
-    plan is known.
+    report lists the others as not run. `reference`: measure the plain-PyTorch
+    reference's speed (`kgen.bench.measure_reference`) before and after the
+    runs, into the folder's reference.json and the report, so the runs' wall
+    times can be scaled to another machine. `header` lines are logged after
+    the plan is known.
     """
     from kgen.studies import report
 
@@ -161,10 +164,28 @@ def execute(study, settings, out_dir, only=None, force=False, executor="local", 
     log(f"output: {out_dir}")
     with layout.locked(out_dir):
         layout.write_manifest(out_dir, study, settings, seeds)
+        references = [measure_reference("before", log)] if reference else []
         run_study(selected, planned, settings, data, out_dir, seeds, log=log, force=force,
                   data_fingerprint=fingerprint, executor=executor, address=address,
                   cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
+        if reference:
+            references.append(measure_reference("after", log))
+            layout.record_references(out_dir, references)
         return report.write_report(out_dir)
+
+
+def measure_reference(when, log=print):
+    """`kgen.bench.measure_reference()`, labelled `when` ("before" or "after"
+    the runs), and logged."""
+    from kgen.bench import measure_reference as measure
+
+    figure = {"when": when, **measure()}
+    if "error" in figure:
+        log(f"plain-PyTorch reference ({when} the runs): not measured ({figure['error']})")
+    else:
+        log(f"plain-PyTorch reference ({when} the runs): "
+            f"{figure['images_per_second']:.0f} images/s")
+    return figure
 
 
 def check_batch_sizes(planned, data):
@@ -194,7 +215,7 @@ def load_dataset(settings):
                         train_size=settings.train_size,
                         validation_split=settings.validation_split, data_dir=settings.data_dir,
                         image_size=settings.image_size, data_seed=settings.data_seed,
-                        skip_bad=settings.skip_bad)
+                        test_seed=settings.test_seed, skip_bad=settings.skip_bad)
 
 
 def dataset_fingerprint(data):
@@ -205,7 +226,8 @@ def dataset_fingerprint(data):
         for array in (getattr(data, f"x_{split}"), getattr(data, f"y_{split}")):
             array = np.ascontiguousarray(array)
             digest.update(f"{split}:{array.dtype.str}:{array.shape}".encode())
-            digest.update(memoryview(array).cast("B"))
+            if array.size:  # an empty split (no validation) has no bytes to view
+                digest.update(memoryview(array).cast("B"))
     return digest.hexdigest()
 
 
@@ -368,11 +390,12 @@ def run_one(planned_variant, settings, data, seed, directory, log=print, force=F
     started = time.perf_counter()
     kgen.backend.set_random_seed(seed)
     mean, std = input_statistics(planned_variant.variant.scaling, data)
-    model = kgen.models.build_cnn(
-        planned_variant.model, data.input_shape, data.num_classes, mean=mean, std=std,
-        name=planned_variant.variant.name.replace("-", "_").replace(".", "_").replace("+", "_"),
-        preset=planned_variant.preset.name,
-    )
+    with kgen.precision.policy(settings.precision):
+        model = kgen.models.build_cnn(
+            planned_variant.model, data.input_shape, data.num_classes, mean=mean, std=std,
+            name=kgen.models.model_name(planned_variant.variant.name),
+            preset=planned_variant.preset.name,
+        )
     journal = HistoryJournal(history_path, rows, planned_variant.train.epochs, log)
     callbacks = [journal, EpochBackup(backup_dir), keras.callbacks.TerminateOnNaN()]
     if settings.tensorboard:
@@ -381,15 +404,20 @@ def run_one(planned_variant, settings, data, seed, directory, log=print, force=F
                       initial_epoch=restored_epoch)
 
     rows = journal.rows
-    diverged = any(not _finite(row.get("loss")) for row in rows)
+    diverged = any(not is_finite_number(row.get("loss")) for row in rows)
     test_scores = {}
     if not diverged:
         # The compiled loss, as for val_loss (label smoothing and L2 penalties included).
         test_scores = model.evaluate(data.x_test, data.y_test, verbose=0, return_dict=True,
                                      batch_size=kgen.training.EVAL_BATCH_SIZE)
+        if settings.flip_tta:
+            test_scores["accuracy_flip"] = kgen.training.evaluate(
+                model, data.x_test, data.y_test, flip=True)
     result = make_result(planned_variant, settings, seed, rows, diverged,
                          test_scores.get("accuracy"), test_scores.get("loss"),
-                         restored_epoch, time.perf_counter() - started)
+                         restored_epoch, time.perf_counter() - started,
+                         test_accuracy_flip=test_scores.get("accuracy_flip"),
+                         train_images=len(data.x_train))
     write_json(result_path, result)
     shutil.rmtree(backup_dir, ignore_errors=True)
     keras.backend.clear_session()
@@ -398,21 +426,24 @@ def run_one(planned_variant, settings, data, seed, directory, log=print, force=F
             f"{result['diverged_at_epoch'] + 1}; training stopped and the run is recorded "
             f"as diverged (a learning rate too high?)")
     else:
+        flip = (f" ({_percent(result['test_accuracy_flip'])} with flip TTA)"
+                if settings.flip_tta else "")
         log(f"  completed: train {_percent(result['train_accuracy'])}, "
-            f"val {_percent(result['val_accuracy'])}, test {_percent(result['test_accuracy'])}")
+            f"val {_percent(result['val_accuracy'])}, test {_percent(result['test_accuracy'])}"
+            f"{flip}")
     return result
 
 
 def make_result(planned_variant, settings, seed, rows, diverged, test_accuracy, test_loss,
-                restored_epoch, wall_seconds):
+                restored_epoch, wall_seconds, test_accuracy_flip=None, train_images=None):
     train = planned_variant.train
     final = rows[-1] if rows else {}
     val_values = [row.get("val_accuracy") for row in rows]
     best_index = None
-    if any(_finite(v) for v in val_values):
-        best_index = max((i for i, v in enumerate(val_values) if _finite(v)),
+    if any(is_finite_number(v) for v in val_values):
+        best_index = max((i for i, v in enumerate(val_values) if is_finite_number(v)),
                          key=lambda i: val_values[i])
-    val_losses = [row.get("val_loss") for row in rows if _finite(row.get("val_loss"))]
+    val_losses = [row.get("val_loss") for row in rows if is_finite_number(row.get("val_loss"))]
     stopped_early = len(rows) < train.epochs and not diverged
     # EarlyStopping restores the best weights, so the model's accuracies are
     # those of its best epoch; otherwise those of the last one.
@@ -420,7 +451,7 @@ def make_result(planned_variant, settings, seed, rows, diverged, test_accuracy, 
         else final
     train_accuracy, val_accuracy = reported.get("accuracy"), reported.get("val_accuracy")
     gap = None
-    if _finite(train_accuracy) and _finite(val_accuracy):
+    if is_finite_number(train_accuracy) and is_finite_number(val_accuracy):
         gap = train_accuracy - val_accuracy
     backend = keras.backend.backend()
     return {
@@ -433,6 +464,7 @@ def make_result(planned_variant, settings, seed, rows, diverged, test_accuracy, 
         "val_accuracy": val_accuracy,
         "test_accuracy": test_accuracy,
         "test_loss": test_loss,
+        "test_accuracy_flip": test_accuracy_flip,
         "gap": gap,
         "weights_epoch": reported.get("epoch"),
         "final": {k: final.get(k) for k in ("accuracy", "val_accuracy", "loss", "val_loss")},
@@ -442,12 +474,13 @@ def make_result(planned_variant, settings, seed, rows, diverged, test_accuracy, 
         "epochs_planned": train.epochs,
         "epochs_completed": len(rows),
         "stopped_early": stopped_early,
-        "diverged_at_epoch": next((r["epoch"] for r in rows if not _finite(r.get("loss"))), None),
+        "diverged_at_epoch": next((r["epoch"] for r in rows if not is_finite_number(r.get("loss"))), None),
         "resumed_from_epoch": restored_epoch,
         "train_seconds": sum(r.get("seconds") or 0.0 for r in rows),
+        "train_images": train_images,
         "wall_seconds": wall_seconds,
         "backend": backend,
-        "versions": versions(backend),
+        "versions": kgen.backend.versions(backend),
         "dataset": settings.dataset,
         "course": planned_variant.course,
         "course_train": planned_variant.course_train,
@@ -547,21 +580,6 @@ def read_backup_epoch(backup_dir):
     return int(state["epoch"])
 
 
-def versions(backend):
-    import importlib.metadata
-
-    found = {"kgen": kgen.__version__, "keras": keras.__version__,
-             "python": platform.python_version(), "numpy": np.__version__}
-    package = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}.get(backend)
-    for name in (package, "tensorflow-cpu") if package == "tensorflow" else (package,):
-        try:
-            found[backend] = importlib.metadata.version(name)
-            break
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return found
-
-
 _GIT_COMMIT = []
 
 
@@ -586,13 +604,9 @@ def _read_or_none(path):
         return None
 
 
-def _finite(value):
-    return isinstance(value, (int, float)) and math.isfinite(value)
-
-
 def _percent(value):
-    return f"{100 * value:.1f}%" if _finite(value) else "n/a"
+    return f"{100 * value:.1f}%" if is_finite_number(value) else "n/a"
 
 
 def _number(value, spec=".4f"):
-    return format(value, spec) if _finite(value) else "nan" if value is not None else "n/a"
+    return format(value, spec) if is_finite_number(value) else "nan" if value is not None else "n/a"

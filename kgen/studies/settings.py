@@ -6,6 +6,7 @@ Keras-free, so the CLI can print and check settings before choosing a backend.
 import dataclasses
 from dataclasses import dataclass
 
+from kgen.precision import check_precision
 from kgen.validation import check_int, check_number, received
 
 # `kgen ladder --quick`: the ten-rung ladder in under ten minutes on two CPU cores
@@ -30,7 +31,12 @@ DEFAULT_SEEDS = 3
 # The settings that change what a run computes; two runs of one variant are
 # the same run only when all of these agree (the seed is per run).
 RESULT_FIELDS = ("dataset", "epochs", "width_scale", "batch_size", "train_size", "limit",
-                 "eval_limit", "validation_split", "image_size", "data_seed")
+                 "eval_limit", "validation_split", "image_size", "data_seed", "test_seed",
+                 "flip_tta", "precision")
+# Result fields added after run folders were first written, with their defaults:
+# a run's config leaves them out while they hold the default, so the folders of
+# earlier studies (which lack them) still resume and are not refused as other runs.
+LATER_RESULT_FIELDS = {"test_seed": None, "flip_tta": False, "precision": "float32"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,10 @@ class Settings:
         data_seed: which draw of the synthetic dataset (None: its default, 0):
             another seed gives other images in every split, to replicate a
             result on data it was not chosen on.
+        test_seed: which test split of a `folder:` dataset without a test
+            folder (None or 0: its default): another seed scores images the
+            default test split never held (`kgen.data.load_folder`), for
+            settings that were chosen on the default one.
         limit: train on `limit` training images only, a seeded stratified
             subset (None: all).
         eval_limit: evaluate on `eval_limit` validation and test images only,
@@ -59,6 +69,11 @@ class Settings:
             refusing the dataset (they are listed in the log; the run's dataset
             fingerprint records what was kept).
         data_dir: where datasets are looked for (`kgen.data.load`).
+        precision: the dtype policy every model is built under
+            (`kgen.precision`: "float32", "mixed_bfloat16" or "mixed_float16").
+        flip_tta: also score the test split with test-time flip averaging
+            (the mean of the logits of each image and its mirror image,
+            airbench's TTA), recorded as `test_accuracy_flip`.
         tensorboard: also write TensorBoard logs per run.
     """
 
@@ -69,11 +84,14 @@ class Settings:
     batch_size: int | None = None
     train_size: int | None = None
     data_seed: int | None = None
+    test_seed: int | None = None
     limit: int | None = None
     eval_limit: int | None = None
     validation_split: float = 0.1
     image_size: int | None = None
     skip_bad: bool = False
+    flip_tta: bool = False
+    precision: str = "float32"
     data_dir: str | None = None
     tensorboard: bool = False
 
@@ -92,8 +110,19 @@ class Settings:
             if self.dataset != "synthetic":
                 raise ValueError("`data_seed` chooses a draw of the synthetic dataset; "
                                  f"{received('dataset', self.dataset)}")
-        if not isinstance(self.skip_bad, bool):
-            raise TypeError(f"`skip_bad` must be True or False. {received('skip_bad', self.skip_bad)}")
+        check_precision(self.precision)
+        if self.test_seed is not None:
+            check_int("test_seed", self.test_seed, minimum=0)
+        if self.test_seed == 0:
+            # Split 0 is every dataset's default test split: the same settings as None.
+            object.__setattr__(self, "test_seed", None)
+        if self.test_seed is not None:
+            if not self.dataset.startswith("folder:"):
+                raise ValueError("`test_seed` chooses the test split of a folder: dataset; the "
+                                 f"other datasets have a fixed one. {received('dataset', self.dataset)}")
+        for name in ("skip_bad", "flip_tta"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"`{name}` must be True or False. {received(name, getattr(self, name))}")
         if self.skip_bad and not self.dataset.startswith("folder:"):
             raise ValueError("`skip_bad` leaves out a folder: dataset's unreadable images; the "
                              f"other datasets are checked archives. {received('dataset', self.dataset)}")
@@ -106,7 +135,9 @@ class Settings:
         return dataclasses.asdict(self)
 
     def result_fields(self):
-        return {name: getattr(self, name) for name in RESULT_FIELDS}
+        return {name: getattr(self, name) for name in RESULT_FIELDS
+                if name not in LATER_RESULT_FIELDS
+                or getattr(self, name) != LATER_RESULT_FIELDS[name]}
 
 
 def quick_settings(**overrides):

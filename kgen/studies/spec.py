@@ -5,9 +5,9 @@
         {"name": "group", "preset": "small-cnn", "model": {"normalization": "group"}},
     ]})
 
-Parsing checks the shape of the data (names, types, keys) without Keras;
-`resolve_variant` checks presets and fields against `kgen.models` (which
-imports Keras, so call it after the backend is chosen).
+Parsing checks the shape of the data (names, types, keys); `resolve_variant`
+checks presets and fields against the preset registry and the configs. Neither
+imports Keras.
 """
 
 import dataclasses
@@ -209,14 +209,15 @@ def load_study_file(path):
 def resolve_variant(variant):
     """`(preset, model_config, train_config)` for `variant`; errors name the field.
 
-    Imports `kgen.models` (and so Keras).
+    The one resolver of a preset plus overrides (studies, recipes, `kgen train`,
+    `kgen bench`); Keras-free, like the configs and presets it reads.
     """
-    import kgen.models
-    from kgen.models import Augmentation, ModelConfig, Stage, TrainConfig
+    from kgen import presets
+    from kgen.config import Augmentation, ModelConfig, Stage, TrainConfig, replace_fields
 
     where = f"variant {variant.name!r}"
     try:
-        preset = kgen.models.get(variant.preset)
+        preset = presets.get(variant.preset)
     except ValueError as error:
         raise ValueError(f"{where}: {error}") from None
     for key in ("model", "train"):
@@ -230,7 +231,7 @@ def resolve_variant(variant):
         _check_fields(overrides, ModelConfig, "model field")
         if "stages" in overrides:
             overrides["stages"] = _stages(overrides["stages"], Stage)
-        model = kgen.models.replace_fields(preset.model, overrides, "model field")
+        model = replace_fields(preset.model, overrides, "model field")
         if augmentation is not None:
             if not isinstance(augmentation, dict):
                 raise TypeError(f"`augmentation` must be a table of fields. "
@@ -240,7 +241,7 @@ def resolve_variant(variant):
                 model, augmentation=dataclasses.replace(model.augmentation, **augmentation)
             )
         _check_fields(variant.train, TrainConfig, "train field")
-        train = kgen.models.replace_fields(preset.train, variant.train, "train field")
+        train = replace_fields(preset.train, variant.train, "train field")
     except (ValueError, TypeError) as error:
         raise type(error)(f"{where}: {error}") from None
     return preset, model, train

@@ -1,286 +1,138 @@
-"""What both speedrun recipes share: the data, a work or time budget, training
-over seeds and the report.
+"""What both speed recipes share: where CIFAR-10 is, the run options they
+default to, and turning a time budget into a work budget.
 
-Kept out of the recipes so each recipe reads as its hyperparameters and its model.
+Kept out of the recipes so each recipe reads as its variant: the preset and
+what it changes. Both train through kgen's study runner (`kgen.cli.run_recipe`,
+the runner of `kgen study`), so a speedrun is a study of one variant over
+seeds: resumable, one folder per seed, and `kgen report OUT` gives the mean
+and spread of its test accuracy, with and without test-time flip averaging,
+its training time and the plain-PyTorch reference's speed measured around it.
 
 Which images score a recipe. The hyperparameters of both recipes were chosen
-(2026-11-22) by scoring 5,000 images of the 50,000 CIFAR-10 training images:
-the "tuning" split, `stratified_split(labels, 0.1, seed=0)`. Those images say
-nothing new about settings chosen on them, so by default a recipe scores 5,000
-other images, drawn (stratified, seed 1) from the 45,000 that were never scored
-while tuning, and trains on the remaining 45,000 (the tuning images included,
-as a final fit after tuning does). `--split tuning` gives the old split back,
-for anyone tuning the recipes further.
+(2026-11-22) by scoring 5,000 of the 50,000 CIFAR-10 training images: the
+folder loader's default test split (`--test-seed 0`). Those images say nothing
+new about settings chosen on them, so the recipes score `--test-seed 1`: 5,000
+other images, drawn (stratified) from the 45,000 that split never held, and
+train on the remaining 45,000 (the tuning images included, as a final fit
+after tuning does). `--test-seed 0` gives the tuning split back, for anyone
+tuning the recipes further.
 """
 
-import json
+import argparse
 import math
+import statistics
 import time
-from dataclasses import replace
 from pathlib import Path
 
-import keras
 import numpy as np
-
-import kgen.data
-from kgen import precision, training
-from kgen.data.splits import stratified_split, stratified_subset, take_rows
-from kgen.data.statistics import exact_channel_statistics
-from kgen.models import TrainConfig, build_cnn
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 # The shared copy of CIFAR-10's 50,000 training images, one folder per class.
 SHARED_CIFAR10 = REPOSITORY.parent / "shared" / "data" / "cifar10-jpeg" / "train"
-HELD_OUT = 5_000  # images of the 50,000 kept out of training and scored at the end
-SPLITS = ("test", "tuning")
-TUNING_SEED = 0  # the seed of the split the hyperparameters were chosen on
-TEST_SEED = 1  # the seed that draws the untuned test images
+UNTUNED_TEST_SEED = 1  # kgen.data.load_folder: a test split the tuning never scored
+TIMED_STEPS = 12  # steps timed by `epochs_for_minutes`, after one compiling step
 
 
-def held_out_indices(labels, split="test", held_out=HELD_OUT):
-    """`(train, scored)` indices into `labels` (all of the images) for `split`.
-
-    "tuning": the `held_out` images the recipes' hyperparameters were chosen
-    on. "test": `held_out` images drawn from the others, so never scored while
-    tuning. Both stratified; `train` is every image not scored.
-    """
-    if split not in SPLITS:
-        raise ValueError(f"`split` must be one of {SPLITS}. Received: split={split!r}")
-    labels = np.asarray(labels)
-    not_tuning, tuning = stratified_split(labels, held_out / len(labels), TUNING_SEED)
-    if split == "tuning":
-        return not_tuning, tuning
-    scored = not_tuning[stratified_subset(labels[not_tuning], held_out, TEST_SEED)]
-    return np.setdiff1d(np.arange(len(labels)), scored, assume_unique=True), scored
-
-
-def load_data(path=None, tiny=False, limit=None, split="test"):
-    """CIFAR-10 from `path` (default: the shared folder) as 45,000 training
-    images and 5,000 scored ones (`held_out_indices`, in the `x_val` arrays);
-    or, with `tiny` or when the folder is absent, a small synthetic set.
-    `limit` keeps a seeded, stratified subset of that many training images (for timing runs)."""
-    data = _load(path, tiny, split)
-    if limit and limit < len(data.x_train):
-        keep = stratified_subset(data.y_train, limit, seed=0)
-        data = replace(data, x_train=data.x_train[keep], y_train=data.y_train[keep])
-    return data
-
-
-def _load(path, tiny, split):
-    path = Path(path) if path else SHARED_CIFAR10
-    if tiny or not path.is_dir():
-        if not tiny:
-            print(f"{path} not found: using the synthetic dataset instead.")
-        size = 320 if tiny else 12_000
-        return kgen.data.load("synthetic", train_size=size, test_size=64, validation_split=0.2)
-    # No test/ folder beside train/: all 50,000 images come back as train
-    # images (test_split=0) and are split here.
-    everything = kgen.data.load(f"folder:{path}", validation_split=0.0, test_split=0.0)
-    train, scored = held_out_indices(everything.y_train, split)
-    x_train = take_rows(everything.x_train, train)
-    mean, std = exact_channel_statistics(x_train)
-    return replace(
-        everything, name=f"{everything.name} ({split} split)",
-        x_train=x_train, y_train=take_rows(everything.y_train, train),
-        x_val=take_rows(everything.x_train, scored), y_val=take_rows(everything.y_train, scored),
-        mean=mean, std=std,
-    )
-
-
-class TimeBudget(keras.callbacks.Callback):
-    """Stops training once `seconds` of training time have passed (checked after
-    every step), so a slow or shared machine cannot run past the budget; counts
-    the steps run. `seconds=None`: no budget, only the count."""
-
-    def __init__(self, seconds=None):
-        super().__init__()
-        self.seconds = seconds
-        self.stopped_early = False
-        self.steps = 0
-
-    def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.steps += 1
-        if self.seconds is not None and time.perf_counter() - self.start > self.seconds:
-            self.stopped_early = True
-            self.model.stop_training = True
-
-
-def train_and_evaluate(model_config, hyper, data, budget_seconds=None, verbose=2):
-    """Builds the model under `hyper["precision"]`, trains it with kgen.training.fit
-    and scores the held-out images with and without the test-time flip.
-
-    Without a budget: `hyper["epochs"]` epochs of one warmup-then-linear-decay
-    schedule. With `budget_seconds`: one warm-up epoch (learning rate rising
-    linearly to the peak), then as many epochs as the time left allows at the
-    speed that epoch showed (at most `hyper["epochs"]` in all), with the rate
-    decaying linearly to zero over exactly those epochs. So the schedule ends
-    inside the budget on a fast or a slow backend alike; a `TimeBudget` still
-    stops training if the machine slows down further.
-    """
-    with precision.policy(hyper["precision"]):
-        model = build_cnn(model_config, data.input_shape, data.num_classes,
-                          mean=data.mean, std=data.std, name="speedrun")
-    # Validation only at the end: a per-epoch pass over 5,000 images costs ~3%.
-    held_out = dataset_without_validation(data)
-    start = time.perf_counter()
-    if budget_seconds is None:
-        budget = TimeBudget()
-        config = _train_config(hyper, hyper["epochs"], hyper["warmup_epochs"])
-        losses = training.fit(model, held_out, config, callbacks=[budget],
-                              verbose=verbose).history["loss"]
-        steps, stopped = budget.steps, False
+def run_options(out, seeds=5):
+    """The recipe's defaults for `kgen.cli.run_recipe`: CIFAR-10 from the shared
+    folder scored on its untuned test split (or the synthetic dataset, with a
+    message, where the folder is absent), no validation split (the settings
+    are fixed: nothing is chosen during training), `seeds` seeds, test-time flip
+    averaging, and the reference's speed measured around the runs."""
+    if SHARED_CIFAR10.is_dir():
+        dataset = {"dataset": f"folder:{SHARED_CIFAR10}", "test_seed": UNTUNED_TEST_SEED}
     else:
-        budget = TimeBudget(budget_seconds)
-        warmup = training.fit(model, held_out, _train_config(hyper, 1, 1.0),
-                              callbacks=[budget], verbose=verbose).history
-        losses, steps, stopped = list(warmup["loss"]), budget.steps, budget.stopped_early
-        left = budget_seconds - (time.perf_counter() - start)
-        # The warm-up epoch's time includes one compilation, as the next fit's will.
-        epochs = min(int(left // warmup["seconds"][0]), hyper["epochs"] - 1)
-        if epochs >= 1 and not stopped:
-            budget = TimeBudget(left)
-            decay = training.fit(model, held_out, _train_config(hyper, epochs, 0.0),
-                                 callbacks=[budget], verbose=verbose).history
-            losses += decay["loss"]
-            steps, stopped = steps + budget.steps, budget.stopped_early
-    train_seconds = time.perf_counter() - start
-    x_eval, y_eval = data.x_val, data.y_val
-    return {
-        "backend": keras.backend.backend(),
-        "precision": hyper["precision"],
-        "train_images": int(len(data.x_train)),
-        "held_out_images": int(len(x_eval)),
-        "epochs_completed": len(losses),
-        "stopped_by_budget": stopped,
-        "train_steps": steps,
-        "train_seconds": train_seconds,
-        # Compilation included; the last batch of an epoch may be partial.
-        "images_per_second": min(steps * hyper["batch_size"],
-                                 len(losses) * len(data.x_train)) / train_seconds,
-        "final_train_loss": float(losses[-1]),
-        "held_out_accuracy": training.evaluate(model, x_eval, y_eval),
-        "held_out_accuracy_flip": training.evaluate(model, x_eval, y_eval, flip=True),
-        "parameters": int(model.count_params()),
-        "hyperparameters": hyper,
-        "dataset": data.name,
-    }
+        print(f"{SHARED_CIFAR10} not found: the default dataset is the synthetic one "
+              "(--dataset folder:PATH for your copy of CIFAR-10's training images).")
+        dataset = {"dataset": "synthetic"}
+    return {**dataset, "validation_split": 0.0, "seeds": seeds, "flip_tta": True,
+            "reference": True, "out": out}
 
 
-def _train_config(hyper, epochs, warmup_epochs):
-    return TrainConfig(
-        optimizer="sgd",
-        learning_rate=hyper["peak_learning_rate"],
-        momentum=hyper["momentum"],  # Nesterov
-        weight_decay=hyper["weight_decay"],
-        schedule="warmup_linear",  # kgen.schedules.WarmupLinearDecay
-        warmup_epochs=warmup_epochs,
-        batch_size=hyper["batch_size"],
-        epochs=epochs,
-        label_smoothing=hyper["label_smoothing"],
+def split_minutes(argv):
+    """`(minutes, rest)`: the recipe's own `--minutes M` option, and the
+    arguments left for `run_recipe`."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--minutes", type=float, default=None)
+    known, rest = parser.parse_known_args(argv)
+    if known.minutes is not None and not (math.isfinite(known.minutes) and known.minutes > 0):
+        raise ValueError(f"--minutes must be a positive number of minutes. "
+                         f"Received: minutes={known.minutes}")
+    return known.minutes, rest
+
+
+def fit_to_minutes(variant, minutes, argv, defaults, log=print):
+    """`variant` with the epochs (at most its own) that fit in `minutes` on this
+    machine, for the data and options `argv` gives the recipe (`epochs_for_minutes`)."""
+    import dataclasses
+
+    import kgen.cli
+    from kgen.studies import Study, runner
+
+    settings = kgen.cli.recipe_settings(variant, argv, defaults)
+    if settings.epochs is not None:
+        raise ValueError("--minutes chooses the epochs; give --minutes or --epochs, not both. "
+                         f"Received: minutes={minutes}, epochs={settings.epochs}")
+    planned, = runner.plan(Study(name=variant.name, variants=(variant,)), settings)
+    data = runner.load_dataset(settings)
+    epochs = epochs_for_minutes(planned.model, planned.train, minutes, len(data.x_train),
+                                settings.precision, log=log)
+    return dataclasses.replace(variant, train={**variant.train, "epochs": epochs})
+
+
+def epochs_for_minutes(model_config, train_config, minutes, train_images, precision="float32",
+                       log=print):
+    """The epochs of `model_config` trained with `train_config` (at most its
+    `epochs`, at least one) that fit in `minutes` on this machine, backend and
+    `precision`, for `train_images` training images.
+
+    A time budget becomes a work budget before training starts: the model
+    trains one compiling step and `TIMED_STEPS` timed steps on random images
+    of CIFAR's shape (speed does not depend on the pixels), and the budget less
+    that compilation is divided by the time of an epoch at the median step
+    time. The run is then an ordinary run of that many epochs, with one
+    learning-rate schedule over all of them; a machine that slows down during
+    the run makes it overrun the budget.
+    """
+    import keras
+
+    from kgen import precision as precisions
+    from kgen import training
+    from kgen.bench import RANDOM_MEAN, RANDOM_STD, random_dataset
+    from kgen.data import Dataset
+    from kgen.models import build_cnn
+
+    batch = train_config.batch_size
+    images, labels = random_dataset(batch * (TIMED_STEPS + 1))
+    dataset = Dataset(
+        name="random", x_train=images, y_train=labels, x_val=images[:0], y_val=labels[:0],
+        x_test=images[:0], y_test=labels[:0], class_names=tuple(str(i) for i in range(10)),
+        mean=np.asarray(RANDOM_MEAN, "float32"), std=np.asarray(RANDOM_STD, "float32"),
     )
 
+    class StepTimer(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.seconds = []
 
-def dataset_without_validation(data):
-    return replace(data, x_val=data.x_val[:0], y_val=data.y_val[:0])
+        def on_train_batch_begin(self, batch, logs=None):
+            self.start = time.perf_counter()
 
+        def on_train_batch_end(self, batch, logs=None):
+            # Reading the loss waits for the step (JAX dispatches asynchronously).
+            keras.ops.convert_to_numpy(logs["loss"])
+            self.seconds.append(time.perf_counter() - self.start)
 
-def run_seeds(model_config, hyper, data, seeds, budget_seconds=None, verbose=2, log=print):
-    """`train_and_evaluate` once per seed (a fresh model each time); returns the results."""
-    results = []
-    for index, value in enumerate(seeds, start=1):
-        log(f"seed {value} ({index} of {len(seeds)})")
-        seed(value)
-        result = train_and_evaluate(model_config, hyper, data, budget_seconds, verbose)
-        result["seed"] = value
-        log(f"  {result['epochs_completed']} epochs in {result['train_seconds']:.0f} s: "
-            f"{_percent(result['held_out_accuracy'])} held out, "
-            f"{_percent(result['held_out_accuracy_flip'])} with flip TTA")
-        results.append(result)
-        keras.backend.clear_session()
-    return results
-
-
-def summarize(runs):
-    """Mean, sample std, min and max over the runs of each accuracy, plus the
-    binomial standard error one run has on the scored images (the test set's
-    own noise, which the spread over seeds includes)."""
-    summary = {"seeds": [run["seed"] for run in runs], "n": len(runs)}
-    scored = runs[0]["held_out_images"]
-    for key in ("held_out_accuracy", "held_out_accuracy_flip", "epochs_completed",
-                "train_seconds", "images_per_second"):
-        values = np.array([run[key] for run in runs], dtype=np.float64)
-        summary[key] = {
-            "mean": float(values.mean()),
-            "std": float(values.std(ddof=1)) if len(values) > 1 else None,
-            "min": float(values.min()), "max": float(values.max()),
-        }
-    for key in ("held_out_accuracy", "held_out_accuracy_flip"):
-        p = summary[key]["mean"]
-        summary[key]["binomial_se_one_run"] = math.sqrt(p * (1 - p) / scored)
-    return summary
-
-
-def measure_reference(log=print):
-    """Images/s of `kgen bench`'s plain-PyTorch reference (ResNet-9 at width 16,
-    batch 256, DataLoader with 2 workers), the yardstick that lets a reader
-    scale this run's wall time to their machine. None (and a message) when it
-    cannot run, e.g. without PyTorch."""
-    from kgen import bench
-
-    measured = bench.run_reference_child(bench.BenchConfig(steps=40, warmup_steps=5))
-    if measured.get("error"):
-        log(f"The plain-PyTorch reference could not be measured: {measured['error']}")
-        return None
-    log(f"plain-PyTorch reference: {measured['images_per_second']:.0f} images/s")
-    return {"images_per_second": measured["images_per_second"],
-            "bench": "kgen bench --preset resnet9 --width 16 --batch 256 --steps 40 (reference)"}
-
-
-def write_report(runs, out_dir, name, command, references=(), extra=None):
-    """`<name>.json` with every run, their summary and the reference
-    throughput before and after; prints a Markdown table of the runs and the
-    summary line to paste into the docs. Returns the report dict."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    report = {
-        "command": command,
-        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
-        "backend": runs[0]["backend"],
-        **(extra or {}),
-        "reference": list(references),
-        "summary": summarize(runs),
-        "runs": runs,
-    }
-    (out_dir / f"{name}.json").write_text(json.dumps(report, indent=2))
-    print("| seed | epochs | training minutes | images/s | held-out % | with flip TTA % |")
-    print("|---:|---:|---:|---:|---:|---:|")
-    for run in runs:
-        print(f"| {run['seed']} | {run['epochs_completed']} | {run['train_seconds'] / 60:.1f} | "
-              f"{run['images_per_second']:.0f} | {100 * run['held_out_accuracy']:.2f} | "
-              f"{100 * run['held_out_accuracy_flip']:.2f} |")
-    summary = report["summary"]
-    rates = [f"{r['images_per_second']:.0f}" for r in references if r]
-    print(f"{report['backend']}, {summary['n']} seed(s), {report.get('split')} split: "
-          f"{_mean_std(summary['held_out_accuracy'])} held out, "
-          f"{_mean_std(summary['held_out_accuracy_flip'])} with flip TTA; "
-          f"reference {' / '.join(rates) or 'not measured'} images/s; "
-          f"wrote {out_dir / (name + '.json')}")
-    return report
-
-
-def _percent(value):
-    return f"{100 * value:.2f}%"
-
-
-def _mean_std(figures):
-    if figures["std"] is None:
-        return _percent(figures["mean"])
-    return f"{100 * figures['mean']:.2f} +- {100 * figures['std']:.2f}%"
-
-
-def seed(value):
-    """Seeds Python, numpy and the backend (Keras' shuffling draws from numpy's global RNG)."""
-    keras.utils.set_random_seed(value)
+    timer = StepTimer()
+    with precisions.policy(precision):
+        model = build_cnn(model_config, mean=RANDOM_MEAN, std=RANDOM_STD)
+    training.fit(model, dataset, train_config, epochs=1, callbacks=[timer], verbose=0)
+    keras.backend.clear_session()
+    compile_seconds, step_seconds = timer.seconds[0], statistics.median(timer.seconds[1:])
+    epoch_seconds = math.ceil(train_images / batch) * step_seconds
+    fitting = int((60 * minutes - compile_seconds) // epoch_seconds)
+    epochs = max(1, min(fitting, train_config.epochs))
+    log(f"--minutes {minutes:g}: {batch / step_seconds:.0f} images/s measured over "
+        f"{TIMED_STEPS} steps, {epoch_seconds:.0f} s an epoch, {compile_seconds:.0f} s to "
+        f"compile: {epochs} epoch{'s' if epochs > 1 else ''} (at most "
+        f"{train_config.epochs})")
+    return epochs
