@@ -87,10 +87,12 @@ def configure_xla_cpu(environ=os.environ, backend=None):
 
 def start():
     """Imports Keras and with it the backend, quietly (`quiet`), with the XLA
-    flag JAX needs (`configure_xla_cpu`) set first."""
+    flag JAX needs (`configure_xla_cpu`) set first. With Keras already imported
+    (a program that imported `kgen.models` first) it only sets the flag, which
+    still takes effect if JAX has not run anything yet."""
+    configure_xla_cpu()
     if "keras" in sys.modules:
         return
-    configure_xla_cpu()
     with quiet():
         import keras
 

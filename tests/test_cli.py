@@ -378,3 +378,23 @@ def test_backend_start_up_messages_only_with_verbose(entry, verbose, tmp_path):
     elif backend == "tensorflow":
         # The messages this option is for exist: without them the test above proves nothing.
         assert shown, completed.stderr
+
+
+def test_reference_option_measures_before_and_after_the_runs(capsys, tmp_path, monkeypatch):
+    import kgen.bench
+    from kgen.studies import layout
+
+    figures = iter([1000.0, 900.0])
+    monkeypatch.setattr(kgen.bench, "measure_reference", lambda: {
+        "images_per_second": next(figures), "bench": "reference", "measured_at": "now"})
+    out_dir = tmp_path / "out"
+    code, out, err = run_cli(capsys, "train", "small-cnn", *TINY, "--reference",
+                             "--out", str(out_dir))
+    assert code == 0, err
+    assert "plain-PyTorch reference (before the runs): 1000 images/s" in out
+    assert "plain-PyTorch reference (after the runs): 900 images/s" in out
+    measured = layout.read_references(out_dir)
+    assert [(m["when"], m["images_per_second"]) for m in measured] == [
+        ("before", 1000.0), ("after", 900.0)]
+    assert "1000 images/s before the runs (now), 900 images/s after" in (
+        out_dir / "report.md").read_text()

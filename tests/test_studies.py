@@ -520,3 +520,30 @@ def test_quick_settings_come_from_quick_and_explicit_options_win():
     folder = quick_settings(dataset="folder:x")
     assert folder.train_size is None
     assert folder.limit == round(QUICK["train_size"] * (1 - QUICK["validation_split"]))
+
+
+def test_folders_written_before_the_newer_settings_still_resume(tmp_path):
+    # test_seed, flip_tta and precision came after run folders existed: at their
+    # defaults they are left out of a run's identity, so older folders resume.
+    study = study_from_dict({"name": "s", "variants": [{"name": "a", "preset": "small-cnn"}]})
+    settings = kgen.studies.Settings(epochs=1, seeds=1)
+    assert not {"test_seed", "flip_tta", "precision"} & set(settings.result_fields())
+    layout.write_manifest(tmp_path, study, settings, [0])
+    manifest = layout.read_manifest(tmp_path)
+    for name in ("test_seed", "flip_tta", "precision"):
+        del manifest["settings"][name]
+    assert layout.manifest_differences(manifest, study, settings) == []
+    changed = dataclasses.replace(settings, flip_tta=True, precision="mixed_bfloat16")
+    assert layout.manifest_differences(manifest, study, changed) == [
+        "flip_tta=False, not True", "precision='float32', not 'mixed_bfloat16'"]
+
+
+def test_test_seed_zero_is_every_datasets_default_split():
+    assert kgen.studies.Settings(test_seed=0).test_seed is None
+    assert kgen.studies.Settings(dataset="folder:x", test_seed=2).result_fields()["test_seed"] == 2
+    with pytest.raises(ValueError, match="test split of a folder: dataset.*dataset='synthetic'"):
+        kgen.studies.Settings(test_seed=1)
+    with pytest.raises(ValueError, match="precision"):
+        kgen.studies.Settings(precision="float16")
+    with pytest.raises(TypeError, match="flip_tta"):
+        kgen.studies.Settings(flip_tta="yes")
