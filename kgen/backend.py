@@ -1,4 +1,9 @@
-"""Choosing the Keras backend and starting it quietly.
+"""Everything kgen does per backend outside its layers: choosing the Keras
+backend and starting it quietly, the XLA flag JAX needs on a CPU, seeding and
+deterministic kernels, and the versions a run records. (The layers' faster
+kernels per backend are in `kgen.layers.fast_paths`; apart from those two
+modules, only `kgen.bench`'s plain-PyTorch reference imports a backend library
+directly.)
 
 Keras reads `KERAS_BACKEND` once, when it is first imported, so the backend is
 chosen (`choose`) before anything imports Keras, and started (`start`) once.
@@ -102,13 +107,46 @@ def start():
             keras.distribution.list_devices()
 
 
-def set_random_seed(seed):
-    """`keras.utils.set_random_seed` (Python, numpy and the backend), quietly:
-    it imports TensorFlow when installed, whichever backend runs."""
+def set_random_seed(seed, deterministic=False):
+    """Seeds Python, numpy and the backend (`keras.utils.set_random_seed`),
+    quietly: it imports TensorFlow when installed, whichever backend runs.
+
+    `keras.utils.set_random_seed` makes CPU training repeatable on all three
+    backends (tested per backend). On GPUs some kernels (cuDNN convolutions'
+    backward passes, scatter-adds, atomics in reductions) are not deterministic
+    unless the backend is told to avoid them, at a cost in speed;
+    `deterministic=True` asks for that:
+
+    - TensorFlow: `tf.config.experimental.enable_op_determinism()`.
+    - PyTorch: `torch.use_deterministic_algorithms(True)`, `cudnn.benchmark =
+      False` and `CUBLAS_WORKSPACE_CONFIG=:4096:8` (needed by cuBLAS).
+    - JAX: XLA reads `--xla_gpu_deterministic_ops=true` from `XLA_FLAGS` when the
+      backend starts, so it is added there; it takes effect only before the
+      first JAX computation (and in child processes).
+    """
     import keras
 
     with quiet():
         keras.utils.set_random_seed(seed)
+    if not deterministic:
+        return
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    elif backend == "torch":
+        import torch
+
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
+    elif backend == "jax":
+        flags = os.environ.get("XLA_FLAGS", "")
+        if "xla_gpu_deterministic_ops" not in flags:
+            os.environ["XLA_FLAGS"] = f"{flags} --xla_gpu_deterministic_ops=true".strip()
+    else:
+        raise ValueError(f"kgen runs on {BACKENDS}. Received: backend={backend!r}")
 
 
 @contextlib.contextmanager
