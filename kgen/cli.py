@@ -14,10 +14,8 @@ report` and every `--help` import no backend at all.
 """
 
 import argparse
-import json
 import math
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -25,7 +23,7 @@ import kgen
 import kgen.backend
 from kgen.precision import PRECISIONS
 from kgen.studies.settings import QUICK
-from kgen.validation import check_choice, received
+from kgen.validation import received
 
 BACKENDS = kgen.backend.BACKENDS
 EXIT_FAILURE = 1
@@ -343,32 +341,6 @@ _non_negative_float = _number_type(float, "a number >= 0", 0.0)
 _fraction = _number_type(float, "a number in [0, 1)", 0.0, below=1.0)
 
 
-def parse_only(text, names):
-    """Indices into `names` from `"0-3,5"` or `"relu,gelu"` (or a mix)."""
-    indices = set()
-    for part in text.split(","):
-        part = part.strip()
-        match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
-        if match:
-            first = int(match.group(1))
-            last = int(match.group(2)) if match.group(2) is not None else first
-            if first > last or last >= len(names):
-                raise UsageError(
-                    f"--only: {part!r} is not a range within 0-{len(names) - 1} "
-                    f"(the study has {len(names)} variants). {received('only', text)}"
-                )
-            indices.update(range(first, last + 1))
-        elif part in names:
-            indices.add(names.index(part))
-        else:
-            try:
-                check_choice("variant", part, tuple(names))
-            except ValueError as error:
-                raise UsageError(f"--only: {error} Use indices (0-3,5) or names. "
-                                 f"{received('only', text)}") from None
-    return sorted(indices)
-
-
 # === Commands ===
 
 
@@ -392,11 +364,10 @@ def _study(args):
 
 
 def _train(args):
-    _select_backend(args.backend, args.verbose)
-    from kgen.studies import Study, Variant
+    from kgen.studies import Study
+    from kgen.studies.spec import variant_from_assignments
 
-    model, train = _split_overrides(args.preset, args.overrides)
-    variant = Variant(name=args.preset, preset=args.preset, model=model, train=train)
+    variant = variant_from_assignments(args.preset, args.overrides)
     study = Study(name=f"train-{args.preset}", variants=(variant,),
                   title=f"Training {args.preset}")
     return _run_study(args, study)
@@ -449,23 +420,16 @@ def _run_study(args, study):
     """Checks everything that can be checked (names, settings, the output
     folder and every run in it, the data, each model's build) before the first
     file is written; then holds the folder's lock while it trains and reports."""
+    import kgen.data
     import kgen.studies
+    from kgen.studies import executors, spec
 
     names = [v.name for v in study.variants]
-    only = parse_only(args.only, names) if args.only else list(range(len(names)))
+    only = spec.variant_indices(args.only, names) if args.only else list(range(len(names)))
     settings = _settings(args)
-    _check_dataset(settings.dataset)
-    if args.tensorboard:
-        import importlib.util
-
-        # keras.callbacks.TensorBoard writes with tf.summary, on any backend.
-        missing = [name for name in ("tensorflow", "tensorboard")
-                   if importlib.util.find_spec(name) is None]
-        if missing:
-            raise UsageError(f"--tensorboard needs the {' and '.join(missing)} "
-                             f"package{'s' if len(missing) > 1 else ''} (pip install "
-                             f"{' '.join(missing)}). Received: tensorboard=True")
-    from kgen.studies import executors
+    kgen.data.check_dataset_name(settings.dataset)
+    if settings.tensorboard:
+        executors.check_tensorboard()
 
     executors.check_executor(args.executor, args.address, args.cpus_per_run,
                              args.gpus_per_run)
@@ -515,51 +479,6 @@ def _settings(args):
     if args.quick:
         return quick_settings(**explicit)
     return Settings(**{k: v for k, v in explicit.items() if v is not None})
-
-
-def _check_dataset(name):
-    import kgen.data
-
-    if name.startswith("folder:"):
-        if name == "folder:":
-            raise UsageError(f"--dataset folder: needs a path, e.g. folder:data/images. "
-                             f"{received('dataset', name)}")
-        return
-    check_choice("dataset", name, (*kgen.data.names(), "folder:PATH"))
-
-
-def _split_overrides(preset, overrides):
-    """`--set FIELD=VALUE` items into model and train override dicts."""
-    import dataclasses
-
-    import kgen.models
-    from kgen.models import Augmentation, ModelConfig, TrainConfig
-
-    kgen.models.get(preset)
-    model_fields = [f.name for f in dataclasses.fields(ModelConfig)]
-    augmentation_fields = [f.name for f in dataclasses.fields(Augmentation)]
-    train_fields = [f.name for f in dataclasses.fields(TrainConfig)]
-    model, augmentation, train = {}, {}, {}
-    for item in overrides:
-        field, separator, text = item.partition("=")
-        field = field.strip()
-        if not separator or not field:
-            raise UsageError(f"--set takes FIELD=VALUE. {received('set', item)}")
-        try:
-            value = json.loads(text)
-        except ValueError:
-            value = text
-        if field in model_fields:
-            model[field] = value
-        elif field in augmentation_fields:
-            augmentation[field] = value
-        elif field in train_fields:
-            train[field] = value
-        else:
-            check_choice("--set field", field, (*model_fields, *augmentation_fields, *train_fields))
-    if augmentation:
-        model["augmentation"] = augmentation
-    return model, train
 
 
 def _select_backend(backend, verbose=False):

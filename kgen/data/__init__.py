@@ -6,7 +6,7 @@ Only numpy, Pillow and the standard library are imported here, so
 
 from kgen.data.checks import check_images, check_labels
 from kgen.data.dataset import Dataset
-from kgen.data.loading import load, names
+from kgen.data.loading import check_dataset_name, load, names
 from kgen.data.statistics import channel_statistics
 from kgen.data.storage import DatasetFileError, default_data_dir
 
@@ -14,6 +14,7 @@ __all__ = [
     "DatasetFileError",
     "Dataset",
     "channel_statistics",
+    "check_dataset_name",
     "check_images",
     "check_labels",
     "default_data_dir",

@@ -32,6 +32,19 @@ def names():
     return ("synthetic", "cifar10", "cifar100", "mnist", "fashion_mnist")
 
 
+def check_dataset_name(name):
+    """Refuses a dataset name `load` cannot load, before any file is read:
+    one of `names()`, or `"folder:PATH"` with a path."""
+    if not isinstance(name, str):
+        raise TypeError(f"`name` must be a string. {received('dataset', name)}")
+    if name.startswith(FOLDER_PREFIX):
+        if name == FOLDER_PREFIX:
+            raise ValueError(f"--dataset folder: needs a path, e.g. folder:data/images. "
+                             f"{received('dataset', name)}")
+        return name
+    return check_choice("dataset", name, (*names(), FOLDER_PREFIX + "PATH"))
+
+
 def load(name="synthetic", data_dir=None, validation_split=0.1, seed=0, **options):
     """Loads a dataset as uint8 NHWC arrays with int64 labels.
 

@@ -21,6 +21,19 @@ EXECUTORS = ("local", "ray")
 RAY_TASK_RETRIES = 3
 
 
+def check_tensorboard():
+    """`keras.callbacks.TensorBoard` writes with `tf.summary`, on any backend:
+    refuses `tensorboard=True` without the packages, before anything is written."""
+    import importlib.util
+
+    missing = [name for name in ("tensorflow", "tensorboard")
+               if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ValueError(f"--tensorboard needs the {' and '.join(missing)} "
+                         f"package{'s' if len(missing) > 1 else ''} (pip install "
+                         f"{' '.join(missing)}). Received: tensorboard=True")
+
+
 def thread_limits(cpus):
     """Environment variables that keep one run to `cpus` threads, so runs
     sharing a machine do not oversubscribe its cores: OpenMP (PyTorch, oneDNN),

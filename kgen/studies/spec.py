@@ -359,3 +359,64 @@ def _stages(stages, stage_class):
             raise ValueError(f"Each stage needs a `width`. {received('stage', stage)}")
         result.append(stage_class(**stage))
     return tuple(result)
+
+
+def variant_indices(text, names):
+    """Indices into `names` (a study's variant names) from `"0-3,5"` or
+    `"relu,gelu"` or a mix (`kgen study --only`), sorted."""
+    indices = set()
+    for part in text.split(","):
+        part = part.strip()
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if match:
+            first = int(match.group(1))
+            last = int(match.group(2)) if match.group(2) is not None else first
+            if first > last or last >= len(names):
+                raise ValueError(
+                    f"--only: {part!r} is not a range within 0-{len(names) - 1} "
+                    f"(the study has {len(names)} variants). {received('only', text)}"
+                )
+            indices.update(range(first, last + 1))
+        elif part in names:
+            indices.add(names.index(part))
+        else:
+            try:
+                check_choice("variant", part, tuple(names))
+            except ValueError as error:
+                raise ValueError(f"--only: {error} Use indices (0-3,5) or names. "
+                                 f"{received('only', text)}") from None
+    return sorted(indices)
+
+
+def variant_from_assignments(preset, assignments):
+    """A `Variant` named after `preset` from `FIELD=VALUE` strings (`kgen train
+    --set`): each field goes to the model, its augmentation or the training
+    config by name; VALUE is read as JSON when it parses, else as a string."""
+    from kgen import presets
+    from kgen.config import Augmentation, ModelConfig, TrainConfig
+
+    presets.get(preset)
+    model_fields = [f.name for f in dataclasses.fields(ModelConfig)]
+    augmentation_fields = [f.name for f in dataclasses.fields(Augmentation)]
+    train_fields = [f.name for f in dataclasses.fields(TrainConfig)]
+    model, augmentation, train = {}, {}, {}
+    for item in assignments:
+        name, separator, text = item.partition("=")
+        name = name.strip()
+        if not separator or not name:
+            raise ValueError(f"--set takes FIELD=VALUE. {received('set', item)}")
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text
+        if name in model_fields:
+            model[name] = value
+        elif name in augmentation_fields:
+            augmentation[name] = value
+        elif name in train_fields:
+            train[name] = value
+        else:
+            check_choice("--set field", name, (*model_fields, *augmentation_fields, *train_fields))
+    if augmentation:
+        model["augmentation"] = augmentation
+    return Variant(name=preset, preset=preset, model=model, train=train)
