@@ -64,8 +64,8 @@ SPEEDRUN = Variant(
         "schedule": "warmup_linear",  # linear from 0 to the peak, then linear to 0
         "warmup_epochs": 1.0,
         "batch_size": 512,
-        # The work budget: 15 x 45,000 images, ~9.3 minutes at the ~1,200 images/s
-        # TensorFlow trained at on the idle machine of 2026-11-22 (reference 871/s).
+        # The work budget: 15 x 45,000 images, 9.8 minutes of training measured on
+        # an idle machine on 2026-12-05 (1,143 images/s; reference 939-1,012/s).
         "epochs": 15,
         "label_smoothing": 0.2,
     },
