@@ -357,17 +357,28 @@ def test_native_stderr_is_hidden_and_shown_again_on_failure(capfd):
     assert "why the import failed" in err and "after" in err
 
 
-@pytest.mark.parametrize("entry, verbose", [("kgen", False), ("kgen", True), ("recipe", False)])
+RECIPE_PROGRAMS = {
+    "kgen": ["-m", "kgen.cli", "train", "small-cnn", *TINY],
+    "recipe": [str(Path(__file__).resolve().parents[1] / "recipes/ladder/02_batchnorm.py"), *TINY],
+    # The speed recipe's --minutes probes the machine's speed before the run.
+    "speedrun-minutes": [
+        str(Path(__file__).resolve().parents[1] / "recipes/speedrun/cifar10_cpu.py"),
+        "--minutes", "0.0001", "--dataset", "synthetic", "--test-seed", "0", "--no-reference",
+        "--limit", "64", "--eval-limit", "8", "--width-scale", "0.125", "--batch-size", "32",
+        "--seeds", "1"],
+}
+
+
+@pytest.mark.parametrize("entry, verbose", [("kgen", False), ("kgen", True), ("recipe", False),
+                                            ("speedrun-minutes", False)])
 def test_backend_start_up_messages_only_with_verbose(entry, verbose, tmp_path):
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     environment = {key: value for key, value in os.environ.items()
                    if key != "TF_CPP_MIN_LOG_LEVEL"}
     # The recipes share the CLI's runner and its start-up (a module imported
     # before the backend was chosen once imported Keras, and its noise, early).
-    program = (["-m", "kgen.cli", "train", "small-cnn"] if entry == "kgen"
-               else [str(Path(__file__).resolve().parents[1] / "recipes/ladder/02_batchnorm.py")])
-    command = [sys.executable, *program, "--backend", backend,
-               *TINY, "--out", str(tmp_path / "out"), *(["--verbose"] if verbose else [])]
+    command = [sys.executable, *RECIPE_PROGRAMS[entry], "--backend", backend,
+               "--out", str(tmp_path / "out"), *(["--verbose"] if verbose else [])]
     completed = subprocess.run(command, capture_output=True, text=True, env=environment,
                                timeout=300)
     assert completed.returncode == 0, completed.stderr

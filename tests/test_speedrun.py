@@ -92,6 +92,19 @@ def test_a_time_budget_becomes_the_epochs_that_fit(tmp_path, capsys):
     assert run["epochs_completed"] == run["epochs_planned"] == 1
 
 
+def test_a_budget_is_planned_at_the_share_of_the_probe_speed_whole_epochs_reach():
+    common = load_recipe("speedrun_common")
+    # 3 minutes, 5 s to compile, 20 s epochs: 8 whole epochs, capped by the preset's.
+    assert common.epochs_that_fit(3, 5, 20, max_epochs=15) == 8
+    assert common.epochs_that_fit(3, 5, 20, max_epochs=4) == 4
+    assert common.epochs_that_fit(0.01, 5, 20, max_epochs=15) == 1
+    # The measured case: 27 s epochs at the probe's speed chose 6 epochs in 3
+    # minutes and took 3.9; at the share whole epochs reach it plans fewer.
+    probe_epoch_seconds = 27
+    planned = common.epochs_that_fit(3, 5, probe_epoch_seconds / common.PROBE_SPEED_SHARE, 15)
+    assert planned < 6 and planned * 39 <= 180  # 39 s: an idle whole epoch, 2026-12-05
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--minutes", "5", "--epochs", "2"], "give --minutes or --epochs, not both"),
     (["--minutes", "-1"], "Received: minutes=-1.0"),

@@ -5,12 +5,17 @@ seeds and reported as tables and plots.
     study = kgen.studies.get("normalization")
     study = kgen.studies.load_study_file("my_study.toml")
 
+    # One run: a variant, its settings and a seed, trained into a folder.
+    experiment = kgen.studies.Experiment(study.variants[0], kgen.studies.Settings(epochs=5))
+    result = kgen.studies.run(experiment, "runs/one")
+
 This package imports no Keras: `kgen.studies.runner` (which trains) does, and
 `kgen.studies.report` rebuilds a report from files alone.
 """
 
 from kgen.studies.builtin import STUDIES
 from kgen.studies.data import load_limited
+from kgen.studies.experiment import Experiment
 from kgen.studies.settings import QUICK, Settings, quick_settings
 from kgen.studies.spec import (
     SCALINGS,
@@ -28,6 +33,17 @@ def names():
     return list(STUDIES)
 
 
+def run(experiment, out_dir, callbacks=(), force=False, log=print):
+    """Trains one `Experiment` into `out_dir` (resuming it, or skipping it when
+    it finished already) and returns its result, the dict of its
+    `result.json`: the runner behind every study, for one run. `callbacks`:
+    Keras callbacks added to its `fit`. The folder is a study's: more seeds
+    of the same experiment may train into it, and `kgen report` reads it."""
+    from kgen.studies import runner
+
+    return runner.run_experiment(experiment, out_dir, callbacks=callbacks, force=force, log=log)
+
+
 def get(name):
     """The built-in study `name` as a `Study`; the error suggests close names."""
     check_choice("study", name, tuple(STUDIES))
@@ -35,6 +51,7 @@ def get(name):
 
 
 __all__ = [
-    "QUICK", "SCALINGS", "STUDIES", "Settings", "Study", "Variant", "get", "load_limited",
-    "load_study_file", "names", "quick_settings", "resolve_variant", "study_from_dict",
+    "QUICK", "SCALINGS", "STUDIES", "Experiment", "Settings", "Study", "Variant", "get",
+    "load_limited", "load_study_file", "names", "quick_settings", "resolve_variant", "run",
+    "study_from_dict",
 ]

@@ -36,7 +36,7 @@ from kgen.studies.files import (
     write_json,
 )
 from kgen.studies.spec import SCALINGS, course_figure, course_train_figure, resolve_variant
-from kgen.validation import is_finite_number
+from kgen.validation import is_finite_number, received
 
 HISTORY_COLUMNS = ("epoch", "accuracy", "loss", "val_accuracy", "val_loss", "learning_rate",
                    "seconds")
@@ -117,7 +117,8 @@ def plan(study, settings):
 
 
 def execute(study, settings, out_dir, only=None, force=False, executor="local", address=None,
-            cpus_per_run=1, gpus_per_run=0, reference=False, log=print, header=()):
+            cpus_per_run=1, gpus_per_run=0, reference=False, log=print, header=(), seeds=None,
+            callbacks=()):
     """Trains (or resumes) every run of `study` under `settings` into `out_dir`
     and writes its report; returns the `kgen.studies.report.Report`.
 
@@ -131,13 +132,16 @@ def execute(study, settings, out_dir, only=None, force=False, executor="local", 
     reference's speed (`kgen.bench.measure_reference`) before and after the
     runs, into the folder's reference.json and the report, so the runs' wall
     times can be scaled to another machine. `header` lines are logged after
-    the plan is known.
+    the plan is known. `seeds`: the seeds to train (`range(settings.seeds)` by
+    default). `callbacks`: Keras callbacks added to every run's `fit` (in this
+    process: not with `executor="ray"`).
     """
     from kgen.studies import report
 
     out_dir = Path(out_dir)
     executors.check_executor(executor, address, cpus_per_run, gpus_per_run)
-    seeds = list(range(settings.seeds))
+    callbacks = check_callbacks(callbacks, executor)
+    seeds = list(range(settings.seeds)) if seeds is None else list(seeds)
     selected = study if only is None else study.select(only)
     planned = plan(selected, settings)
     layout.check_output_folder(out_dir, study, settings, force=force)
@@ -167,11 +171,42 @@ def execute(study, settings, out_dir, only=None, force=False, executor="local", 
         references = [measure_reference("before", log)] if reference else []
         run_study(selected, planned, settings, data, out_dir, seeds, log=log, force=force,
                   data_fingerprint=fingerprint, executor=executor, address=address,
-                  cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
+                  cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run, callbacks=callbacks)
         if reference:
             references.append(measure_reference("after", log))
             layout.record_references(out_dir, references)
         return report.write_report(out_dir)
+
+
+def run_experiment(experiment, out_dir, callbacks=(), force=False, log=print):
+    """Trains (or resumes, or skips when finished) one `Experiment` into
+    `out_dir` as a study of its one variant, and returns the run's result
+    (the dict of its `result.json`). `kgen.studies.run` is this function."""
+    from kgen.studies.experiment import Experiment
+
+    if not isinstance(experiment, Experiment):
+        raise TypeError("`experiment` must be a kgen.studies.Experiment. "
+                        f"{received('experiment', experiment)}")
+    execute(experiment.study, experiment.settings, out_dir, force=force, log=log,
+            seeds=[experiment.seed], callbacks=callbacks)
+    return read_json(layout.run_dir(out_dir, experiment.variant.name, experiment.seed)
+                     / "result.json")
+
+
+def check_callbacks(callbacks, executor):
+    """`callbacks` as a tuple of Keras callbacks; they run in this process, so
+    not with the Ray executor."""
+    if isinstance(callbacks, keras.callbacks.Callback) or not isinstance(callbacks, (list, tuple)):
+        raise TypeError("`callbacks` must be a list of keras.callbacks.Callback. "
+                        f"{received('callbacks', callbacks)}")
+    for callback in callbacks:
+        if not isinstance(callback, keras.callbacks.Callback):
+            raise TypeError("Every entry of `callbacks` must be a keras.callbacks.Callback. "
+                            f"{received('callbacks', callbacks)}")
+    if callbacks and executor != "local":
+        raise ValueError("`callbacks` run in this process; the Ray executor trains in other "
+                         f"processes. Received: executor={executor!r}, callbacks={callbacks!r}")
+    return tuple(callbacks)
 
 
 def measure_reference(when, log=print):
@@ -241,7 +276,7 @@ def input_statistics(scaling, data):
 
 def run_study(study, planned, settings, data, out_dir, seeds, log=print, force=False,
               data_fingerprint=None, executor="local", address=None, cpus_per_run=1,
-              gpus_per_run=0):
+              gpus_per_run=0, callbacks=()):
     """Runs every (variant, seed) not finished yet; returns the result dicts.
 
     Everything that can be checked is checked before the first file is
@@ -254,6 +289,7 @@ def run_study(study, planned, settings, data, out_dir, seeds, log=print, force=F
     """
     out_dir = Path(out_dir)
     executors.check_executor(executor, address, cpus_per_run, gpus_per_run)
+    callbacks = check_callbacks(callbacks, executor)
     check_batch_sizes(planned, data)
     layout.check_writable(out_dir)
     fingerprint = data_fingerprint or dataset_fingerprint(data)
@@ -275,7 +311,7 @@ def run_study(study, planned, settings, data, out_dir, seeds, log=print, force=F
             log(f"run {index}/{len(tasks)}: {name} seed {seed}{timing}")
             result = run_one(planned_variant, settings, data, seed,
                              layout.run_dir(out_dir, name, seed), log=log, force=force,
-                             data_fingerprint=fingerprint)
+                             data_fingerprint=fingerprint, callbacks=callbacks)
             results.append(result)
     return results
 
@@ -349,8 +385,9 @@ def config_differences(old, new, prefix=""):
 
 
 def run_one(planned_variant, settings, data, seed, directory, log=print, force=False,
-            data_fingerprint=None):
+            data_fingerprint=None, callbacks=()):
     """Trains (or resumes, or skips) one run; returns its result dict.
+    `callbacks` are added to `fit`'s, after kgen's journal and backup.
 
     A folder holding a run of another configuration, or a damaged result, is
     refused (`run_folder_problem`); with `force` it is replaced.
@@ -397,11 +434,11 @@ def run_one(planned_variant, settings, data, seed, directory, log=print, force=F
             preset=planned_variant.preset.name,
         )
     journal = HistoryJournal(history_path, rows, planned_variant.train.epochs, log)
-    callbacks = [journal, EpochBackup(backup_dir), keras.callbacks.TerminateOnNaN()]
+    run_callbacks = [journal, EpochBackup(backup_dir), keras.callbacks.TerminateOnNaN()]
     if settings.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(directory / "tensorboard")))
-    kgen.training.fit(model, data, planned_variant.train, callbacks=callbacks, verbose=0,
-                      initial_epoch=restored_epoch)
+        run_callbacks.append(keras.callbacks.TensorBoard(log_dir=str(directory / "tensorboard")))
+    kgen.training.fit(model, data, planned_variant.train, callbacks=run_callbacks + list(callbacks),
+                      verbose=0, initial_epoch=restored_epoch)
 
     rows = journal.rows
     diverged = any(not is_finite_number(row.get("loss")) for row in rows)
