@@ -8,6 +8,8 @@ import time
 import keras
 from keras import ops
 
+from kgen.layers.base import every_layer
+
 
 class EpochLogger(keras.callbacks.Callback):
     """Adds `learning_rate` (the value during the epoch that just ended) and
@@ -30,7 +32,7 @@ class SyncAugmentationEpoch(keras.callbacks.Callback):
     step of each epoch, so assigning here reaches the compiled step."""
 
     def on_epoch_begin(self, epoch, logs=None):
-        for layer in self.model._flatten_layers():
+        for layer in every_layer(self.model):
             variable = getattr(layer, "epoch", None)
             if isinstance(variable, keras.Variable):
                 variable.assign(epoch)

@@ -58,6 +58,9 @@ class AdamCoupledDecay(keras.optimizers.Adam):
         return super().apply(grads, trainable_variables)
 
     def update_step(self, gradient, variable, learning_rate):
+        # Adam's moments, read as Keras' own optimizers read theirs (private
+        # attributes, read and never overridden); the PyTorch comparison in
+        # tests/test_optimizers.py fails if a Keras release changes them.
         dtype = variable.dtype
         gradient = ops.cast(gradient, dtype)
         step = ops.cast(self.iterations + 1, dtype)

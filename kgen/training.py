@@ -8,7 +8,7 @@ import numpy as np
 from kgen import optimizers, schedules
 from kgen.callbacks import EpochLogger, SyncAugmentationEpoch, interrupts_deferred
 from kgen.data import check_images, check_labels
-from kgen.layers import WeightNormalization, initialize_weight_normalization
+from kgen.layers import WeightNormalization, every_layer, initialize_weight_normalization
 from kgen.losses import SparseCategoricalCrossentropy
 from kgen.validation import MAX_BATCH_SIZE, MAX_EPOCHS, check_bool, check_int
 
@@ -74,7 +74,7 @@ def fit(model, dataset, train_config, epochs=None, callbacks=(), verbose="auto",
     batch_size = check_batch_size(train_config.batch_size, len(dataset.x_train))
     steps_per_epoch = math.ceil(len(dataset.x_train) / batch_size)
     compile_model(model, train_config, steps_per_epoch, epochs, jit_compile=jit_compile)
-    if any(isinstance(layer, WeightNormalization) for layer in model._flatten_layers()):
+    if any(isinstance(layer, WeightNormalization) for layer in every_layer(model)):
         initialize_weight_normalization(model, dataset.x_train[:batch_size])
 
     all_callbacks = [EpochLogger(), SyncAugmentationEpoch()]

@@ -16,6 +16,7 @@ from kgen.layers import (
     RandomPadCrop,
     RandomRotation,
     WeightNormalization,
+    every_layer,
 )
 from kgen.models import ModelConfig, Stage, build_cnn
 from tests.helpers import check_model_contract, random_images
@@ -42,7 +43,7 @@ PARAMETER_COUNTS = {
 
 
 def layer_types(model):
-    return {type(layer) for layer in model._flatten_layers()}
+    return {type(layer) for layer in every_layer(model)}
 
 
 def test_every_preset_has_a_pinned_count():
@@ -171,7 +172,7 @@ def build(**fields):
 )
 def test_normalization_choice(normalization, layer_type, check):
     model = build(normalization=normalization)
-    found = [layer for layer in model._flatten_layers() if type(layer) is layer_type]
+    found = [layer for layer in every_layer(model) if type(layer) is layer_type]
     assert len(found) == 2 and all(check(layer) for layer in found)
     norm_types = {kgen.layers.BatchNormalization, keras.layers.LayerNormalization,
                   keras.layers.GroupNormalization, WeightNormalization}
@@ -343,3 +344,17 @@ def test_every_optimizer_is_made(name):
     from kgen import optimizers
 
     assert isinstance(optimizers.create(name, 1e-3), keras.optimizers.Optimizer)
+
+
+def test_every_layer_reaches_nested_layers():
+    # `every_layer` is Keras' private `_flatten_layers`: this fails if a release
+    # renames it or stops reaching a wrapper's inner layer or a sub-model's layers.
+    inner = keras.Sequential([keras.layers.Dense(3, name="inner_dense")], name="inner")
+    wrapped = WeightNormalization(keras.layers.Dense(4, name="wrapped_dense"))
+    inputs = keras.Input((5,))
+    model = keras.Model(inputs, inner(wrapped(inputs)), name="outer")
+    names = [layer.name for layer in every_layer(model)]
+    assert names[0] == "outer"
+    assert {"inner", "inner_dense", "wrapped_dense", wrapped.name} <= set(names)
+    assert len(names) == len(set(names))
+    assert "outer" not in [layer.name for layer in every_layer(model, include_self=False)]

@@ -102,8 +102,10 @@ def forward_flops(model):
     """Multiply-adds x 2 of the model's convolutions and dense layers, per image."""
     import keras
 
+    from kgen.layers import every_layer
+
     flops = 0
-    for layer in model._flatten_layers(include_self=False):
+    for layer in every_layer(model, include_self=False):
         if isinstance(layer, keras.layers.Conv2D):
             height, width, channels = layer.output.shape[1:]
             kernel = layer.kernel.shape

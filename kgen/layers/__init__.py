@@ -1,7 +1,7 @@
 """Keras layers for the generalization playbook; all run on TensorFlow, JAX and PyTorch."""
 
 from kgen.layers.accelerated import BatchNormalization, Conv2D, MaxPooling2D
-from kgen.layers.base import RandomImageLayer
+from kgen.layers.base import RandomImageLayer, every_layer
 from kgen.layers.drop_connect import DropConnectDense
 from kgen.layers.flip import AlternatingFlip
 from kgen.layers.random_erasing import RandomErasing
@@ -23,5 +23,6 @@ __all__ = [
     "RandomPadCrop",
     "RandomRotation",
     "WeightNormalization",
+    "every_layer",
     "initialize_weight_normalization",
 ]

@@ -1,9 +1,22 @@
-"""Shared machinery for kgen's random image layers."""
+"""Shared machinery for kgen's layers: the random image layers' base class, and
+the walk over every layer of a model."""
 
 import keras
 from keras import ops
 
 from kgen.validation import check_seed
+
+
+def every_layer(model, include_self=True):
+    """Every layer inside `model`, nested ones included (a `WeightNormalization`'s
+    wrapped layer, a sub-model's layers), depth first, each once.
+
+    Keras has no public walk: `model.layers` holds only the top level. This is
+    Keras' private `_flatten_layers`, called (never overridden) from this one
+    place; `tests/test_models.py::test_every_layer_reaches_nested_layers` fails
+    if a Keras release renames or changes it.
+    """
+    return list(model._flatten_layers(include_self=include_self))
 
 
 class RandomImageLayer(keras.layers.Layer):

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from kgen.layers.base import every_layer
 from kgen.validation import check_float32
 
 
@@ -98,7 +99,7 @@ def initialize_weight_normalization(model, images, epsilon=1e-6):
     with zero mean and unit variance on that batch.
     """
     epsilon = check_float32("epsilon", epsilon, minimum=0.0, min_inclusive=False)
-    wrapped = [layer for layer in model._flatten_layers() if isinstance(layer, WeightNormalization)]
+    wrapped = [layer for layer in every_layer(model) if isinstance(layer, WeightNormalization)]
     for layer in wrapped:
         feature_model = keras.Model(model.inputs, layer.input)
         features = feature_model(images, training=False)
