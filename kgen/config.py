@@ -30,7 +30,7 @@ NORMALIZATIONS = ("none", "batch", "layer", "instance", "group", "weight")
 BLOCK_ORDERS = ("conv-act-norm", "conv-norm-act")
 DOWNSAMPLES = ("maxpool", "stride", "none")
 HEADS = ("flatten", "avg", "max")
-ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "gelu", "silu")
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "gelu", "silu", "leaky_relu", "prelu")
 INITIALIZERS = ("he_normal", "glorot_uniform", "normal")
 OPTIMIZERS = ("adam", "adam_coupled_decay", "adamw", "sgd")
 SCHEDULES = ("constant", "exponential", "cosine", "warmup_linear")
@@ -133,7 +133,9 @@ class ModelConfig:
     norm_groups: int = 8
     activation: str = "relu"
     initializer: str = "he_normal"
-    l2: float = 0.0
+    l2: float = 0.0  # L2 penalty l2 * sum(W**2) on every kernel (Keras' L2)
+    l1: float = 0.0  # L1 (LASSO) penalty l1 * sum(|W|) on every kernel; with l2: both
+    max_norm: float = 0.0  # MaxNorm(max_norm) on every kernel, per output unit; 0: none
     residual: bool = False  # a shortcut around every block of every stage
     head: str = "flatten"
     head_units: tuple = (256,)
@@ -162,6 +164,8 @@ class ModelConfig:
         check_choice("activation", self.activation, ACTIVATIONS)
         check_choice("initializer", self.initializer, INITIALIZERS)
         check_float32("l2", self.l2, minimum=0.0)
+        check_float32("l1", self.l1, minimum=0.0)
+        check_float32("max_norm", self.max_norm, minimum=0.0)
         object.__setattr__(self, "residual", check_bool("residual", self.residual))
         check_choice("head", self.head, HEADS)
         check_rate("head_dropout", self.head_dropout)
@@ -194,7 +198,7 @@ class ModelConfig:
         return max(1, round(width * self.width_multiplier))
 
     def to_dict(self):
-        return dataclasses.asdict(self)
+        return _without_later_defaults(dataclasses.asdict(self), LATER_MODEL_FIELDS)
 
     @classmethod
     def from_dict(cls, fields):
@@ -213,6 +217,7 @@ class TrainConfig:
     learning_rate: float = 1e-3
     weight_decay: float = 0.0
     momentum: float = 0.9
+    nesterov: bool = True  # SGD's momentum: Nesterov's; False: classical (heavy ball)
     schedule: str = "constant"
     gamma: float = 0.96  # per-epoch factor of the exponential schedule
     warmup_epochs: float = 0.0
@@ -229,6 +234,7 @@ class TrainConfig:
         check_float32("learning_rate", self.learning_rate, minimum=0.0, min_inclusive=False)
         check_float32("weight_decay", self.weight_decay, minimum=0.0)
         check_number("momentum", self.momentum, minimum=0.0, maximum=1.0, max_inclusive=False)
+        object.__setattr__(self, "nesterov", check_bool("nesterov", self.nesterov))
         check_choice("schedule", self.schedule, SCHEDULES)
         check_number("gamma", self.gamma, minimum=0.0, maximum=1.0, min_inclusive=False)
         check_number("warmup_epochs", self.warmup_epochs, minimum=0.0, maximum=MAX_EPOCHS)
@@ -240,7 +246,21 @@ class TrainConfig:
                   maximum=MAX_EPOCHS)
 
     def to_dict(self):
-        return dataclasses.asdict(self)
+        return _without_later_defaults(dataclasses.asdict(self), LATER_TRAIN_FIELDS)
+
+
+# Fields added after run folders and saved models were first written, with their
+# defaults. `to_dict` leaves them out while they hold the default, so a config is
+# written as it was before they existed: earlier studies' run folders (whose
+# config.json is compared field by field before a run resumes) still resume, and
+# `from_dict` fills them back in.
+LATER_MODEL_FIELDS = {"l1": 0.0, "max_norm": 0.0}
+LATER_TRAIN_FIELDS = {"nesterov": True}
+
+
+def _without_later_defaults(fields, later):
+    return {name: value for name, value in fields.items()
+            if name not in later or value != later[name]}
 
 
 def replace_fields(config, overrides, what):

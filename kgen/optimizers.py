@@ -19,7 +19,7 @@ import keras
 from keras import ops
 
 from kgen.config import OPTIMIZERS
-from kgen.validation import check_choice, check_float32, check_number, received
+from kgen.validation import check_bool, check_choice, check_float32, check_number, received
 
 NAMES = OPTIMIZERS  # the names TrainConfig accepts, each made by `create`
 
@@ -78,16 +78,19 @@ class AdamCoupledDecay(keras.optimizers.Adam):
         return {**super().get_config(), "coupled_weight_decay": self.coupled_weight_decay}
 
 
-def create(name, learning_rate, weight_decay=0.0, momentum=0.9, **kwargs):
+def create(name, learning_rate, weight_decay=0.0, momentum=0.9, nesterov=True, **kwargs):
     """A Keras optimizer by kgen name: adam, adam_coupled_decay, adamw or sgd.
 
     `weight_decay` means what the name says it means (see the module docstring);
-    plain `adam` takes none (use `ModelConfig.l2` or one of the others).
+    plain `adam` takes none (use `ModelConfig.l2` or one of the others). SGD's
+    momentum is Nesterov's unless `nesterov=False` (classical momentum, the
+    course's `SGD(learning_rate=0.1, momentum=0.9)` and PyTorch's default).
     """
     check_choice("optimizer", name, NAMES)
     check_learning_rate(learning_rate)
     check_float32("weight_decay", weight_decay, minimum=0.0)
     check_number("momentum", momentum, minimum=0.0, maximum=1.0, max_inclusive=False)
+    check_bool("nesterov", nesterov)
     if name == "adam":
         if weight_decay:
             raise ValueError(
@@ -100,7 +103,7 @@ def create(name, learning_rate, weight_decay=0.0, momentum=0.9, **kwargs):
     if name == "adamw":
         return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay, **kwargs)
     if name == "sgd":
-        return keras.optimizers.SGD(learning_rate, momentum=momentum, nesterov=momentum > 0,
+        return keras.optimizers.SGD(learning_rate, momentum=momentum, nesterov=nesterov and momentum > 0,
                                     weight_decay=weight_decay or None, **kwargs)
     raise ValueError(f"No optimizer is made for this name. {received('name', name)}")
 

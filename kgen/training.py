@@ -33,7 +33,7 @@ def compile_model(model, train_config, steps_per_epoch, epochs=None, jit_compile
     schedule = schedules.from_config(train_config, steps_per_epoch, epochs)
     optimizer = optimizers.create(
         train_config.optimizer, schedule, weight_decay=train_config.weight_decay,
-        momentum=train_config.momentum,
+        momentum=train_config.momentum, nesterov=train_config.nesterov,
     )
     model.compile(
         optimizer=optimizer,

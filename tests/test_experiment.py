@@ -28,6 +28,7 @@ def test_run_trains_one_seed_into_a_study_folder_with_the_callers_callbacks(tmp_
     run_dir = layout.run_dir(tmp_path, "bn", 3)
     assert result == read_json(run_dir / "result.json")
     assert result["status"] == "completed" and result["seed"] == 3
+    assert 0.0 <= result["near_zero_weights"] < 1.0 and result["max_unit_norm"] > 0.0
     # The caller's callback saw every epoch the run's history recorded.
     history = read_csv(run_dir / "history.csv")
     assert [epoch for epoch, _ in recorder.epochs] == [row["epoch"] for row in history] == [0, 1]
@@ -45,6 +46,9 @@ def test_run_trains_one_seed_into_a_study_folder_with_the_callers_callbacks(tmp_
     assert kgen.cli.main(["report", str(tmp_path)]) == 0
     variant, = read_json(tmp_path / "results.json")["variants"]
     assert variant["test_accuracy"]["n"] == 2
+    assert variant["near_zero_weights"]["n"] == 2
+    assert "| # | Variant | Near-zero weights % | Largest unit norm |" in (
+        tmp_path / "report.md").read_text()
 
 
 def test_an_experiment_is_the_run_a_study_of_its_variant_trains(tmp_path):

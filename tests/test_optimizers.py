@@ -129,3 +129,33 @@ def test_ladder_4_trains_like_the_courses_torch_adam(steps):
                                atol=1e-8)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(dense.bias) - bias,
                                linear.bias.detach().numpy() - bias, rtol=1e-4, atol=1e-8)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_momentum_equals_pytorch_classical_and_nesterov(nesterov):
+    # The course's SGD(learning_rate=0.1, momentum=0.9) is classical momentum, which
+    # is PyTorch's default; kgen's TrainConfig defaults to Nesterov's.
+    torch = pytest.importorskip("torch")
+    parameter = torch.nn.Parameter(torch.tensor(W0.copy()))
+    torch_optimizer = torch.optim.SGD([parameter], lr=0.1, momentum=0.9, nesterov=nesterov)
+    for grad in GRADS:
+        parameter.grad = torch.tensor(grad)
+        torch_optimizer.step()
+    got = run(optimizers.create("sgd", 0.1, momentum=0.9, nesterov=nesterov))
+    np.testing.assert_allclose(got, parameter.detach().numpy(), rtol=1e-5, atol=1e-6)
+    other = run(optimizers.create("sgd", 0.1, momentum=0.9, nesterov=not nesterov))
+    assert not np.allclose(got, other, atol=1e-3)
+
+
+def test_train_config_nesterov_reaches_the_optimizer():
+    from kgen.models import TrainConfig
+    from kgen.training import compile_model
+
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(3)(inputs))
+    for nesterov in (False, True):
+        compile_model(model, TrainConfig(optimizer="sgd", nesterov=nesterov), steps_per_epoch=1,
+                      epochs=1)
+        assert model.optimizer.nesterov is nesterov
+    with pytest.raises(TypeError, match="Received: nesterov='no'"):
+        TrainConfig(nesterov="no")

@@ -338,6 +338,21 @@ def test_report_rebuilds_from_files(tmp_path):
     report = (tmp_path / "report.md").read_text()
     assert "| 1 | b |" in report and "61.0 ± 1.0" in report and "+10.0 *" in report and "| <0.001 |" in report
     assert "Welch" in report and "70.0" in report
+    # Runs written before kgen measured the trained kernels: no kernel table.
+    assert "Near-zero weights" not in report
+
+
+def test_report_has_the_kernel_table_when_runs_measured_their_weights(tmp_path):
+    _fake_study(tmp_path, {"none": [0.60, 0.61], "l1": [0.62, 0.63]}, compare="first")
+    for seed, (none, l1) in enumerate([(0.01, 0.30), (0.02, 0.40)]):
+        for name, fraction in (("none", none), ("l1", l1)):
+            path = layout.run_dir(tmp_path, name, seed) / "result.json"
+            write_json(path, {**read_json(path), "near_zero_weights": fraction,
+                              "max_unit_norm": 2.0 + seed})
+    write_report(tmp_path)
+    report = (tmp_path / "report.md").read_text()
+    assert "| 0 | none | 1.5 ± 0.7 | 2.50 ± 0.71 |" in report
+    assert "| 1 | l1 | 35.0 ± 7.1 | 2.50 ± 0.71 |" in report
 
 
 def test_report_with_one_seed_says_no_noise_estimate(tmp_path):

@@ -15,6 +15,7 @@ from kgen.config import (
 )
 from kgen.models.builder import Classifier, build_cnn, model_name
 from kgen.models.loading import load_model
+from kgen.models.weights import weight_statistics
 from kgen.presets import LADDER, Preset, derive, get, names, register
 
 
@@ -33,5 +34,5 @@ def create(name, input_shape=(32, 32, 3), num_classes=10, mean=None, std=None, *
 __all__ = [
     "LADDER", "Augmentation", "Classifier", "Erasing", "ModelConfig", "Preset", "Stage", "TrainConfig",
     "build_cnn", "create", "derive", "get", "load_model", "model_name", "names", "register",
-    "replace_fields",
+    "replace_fields", "weight_statistics",
 ]

@@ -31,6 +31,17 @@ from kgen.validation import (
 # BatchNormalization defaults to momentum 0.99 and epsilon 1e-3.
 BATCH_NORM_MOMENTUM = 0.9
 NORM_EPSILON = 1e-5
+# LeakyReLU's slope for negative inputs: Maas et al. (2013) and PyTorch's
+# nn.LeakyReLU default (Keras' layer defaults to 0.3, its function to 0.2).
+LEAKY_RELU_SLOPE = 0.01
+# PReLU's learned slopes start where He et al. (2015) and PyTorch's nn.PReLU do.
+PRELU_INITIAL_SLOPE = 0.25
+# The axes a kernel's MaxNorm is taken over, per output unit: Keras' MaxNorm
+# defaults to axis 0, right for a Dense kernel (inputs, units) only; a Conv2D
+# kernel (height, width, inputs, filters) needs all three leading axes.
+MAX_NORM_AXES = {"conv": (0, 1, 2), "dense": 0}
+# The activations that are layers of their own rather than a function name.
+LAYER_ACTIVATIONS = ("leaky_relu", "prelu")
 
 
 def model_name(name):
@@ -215,7 +226,7 @@ def apply_block(x, width, convs, strides, residual, config, name):
         # The projection is linear: He's factor 2 makes up for a ReLU that halves the
         # variance, and here it would double the shortcut's variance at every stage
         # (ladder-8 began at loss 10 on noise). Variance-preserving LeCun init instead.
-        arguments = _kernel_arguments(config)
+        arguments = _kernel_arguments(config, "conv")
         if config.initializer == "he_normal":
             arguments["kernel_initializer"] = "lecun_normal"
         shortcut = Conv2D(width, 1, strides=strides, use_bias=False, name=f"{name}_projection",
@@ -230,12 +241,13 @@ def apply_conv_unit(x, width, config, strides=1, name="unit"):
     use_bias = not (normalized and config.block_order == "conv-norm-act")
     conv = Conv2D(
         width, 3, strides=strides, padding="same", use_bias=use_bias, name=f"{name}_conv",
-        **_kernel_arguments(config),
+        **_kernel_arguments(config, "conv"),
     )
     if config.normalization == "weight":
         conv = WeightNormalization(conv, name=f"{name}_weightnorm")
     x = conv(x)
-    activation = keras.layers.Activation(config.activation, name=f"{name}_{config.activation}")
+    activation = activation_layer(config.activation, f"{name}_{config.activation}",
+                                  per_channel_of_images=True)
     if config.block_order == "conv-norm-act":
         x = _normalization(x, config, name)
         return activation(x)
@@ -252,15 +264,22 @@ HEAD_POOLING = {
 
 def apply_head(x, num_classes, config):
     x = HEAD_POOLING[config.head]()(x)
+    # Activations with a layer of their own (a learned or parametrized slope)
+    # follow the dense layer; the others are its `activation`, as before.
+    separate = config.activation in LAYER_ACTIVATIONS
+    inner_activation = None if separate else config.activation
     for index, units in enumerate(config.head_units):
         if config.drop_connect:
             dense = DropConnectDense(units, rate=config.drop_connect,
-                                     activation=config.activation, name=f"head{index}_dropconnect",
-                                     **_kernel_arguments(config))
+                                     activation=inner_activation, name=f"head{index}_dropconnect",
+                                     **_kernel_arguments(config, "dense"))
         else:
-            dense = keras.layers.Dense(units, activation=config.activation, name=f"head{index}_dense",
-                                       **_kernel_arguments(config))
+            dense = keras.layers.Dense(units, activation=inner_activation,
+                                       name=f"head{index}_dense",
+                                       **_kernel_arguments(config, "dense"))
         x = dense(x)
+        if separate:
+            x = activation_layer(config.activation, f"head{index}_{config.activation}")(x)
     if config.head_dropout:
         x = keras.layers.Dropout(config.head_dropout, name="classifier_dropout")(x)
     # Logits in float32 even under a mixed-precision policy, for a stable loss.
@@ -273,7 +292,7 @@ def apply_head(x, num_classes, config):
     # data (PyTorch backend, 2,000 images, batch 32): validation accuracy after 15
     # epochs 72.2% for ladder-3 (68.0% with PyTorch's nn.Linear default init), and
     # after 8 epochs 70.4% for ladder-8 (59.8%).
-    classifier_arguments = _kernel_arguments(config)
+    classifier_arguments = _kernel_arguments(config, "dense")
     if config.initializer == "he_normal":
         classifier_arguments["kernel_initializer"] = "zeros"
     x = keras.layers.Dense(num_classes, name="classifier", dtype="float32",
@@ -312,13 +331,42 @@ def _normalization(x, config, name):
     return layer(x)
 
 
-def _kernel_arguments(config):
+def activation_layer(activation, name, per_channel_of_images=False):
+    """The layer named `name` for `activation` (`kgen.config.ACTIVATIONS`).
+
+    `prelu` learns its negative slope: one per channel after a convolution
+    (`per_channel_of_images`, He et al.'s channel-wise PReLU), one per unit
+    after a dense layer.
+    """
+    if activation == "prelu":
+        return keras.layers.PReLU(
+            alpha_initializer=keras.initializers.Constant(PRELU_INITIAL_SLOPE),
+            shared_axes=(1, 2) if per_channel_of_images else None, name=name)
+    if activation == "leaky_relu":
+        return keras.layers.LeakyReLU(negative_slope=LEAKY_RELU_SLOPE, name=name)
+    return keras.layers.Activation(activation, name=name)
+
+
+def kernel_regularizer(l1, l2):
+    """Keras' L1, L2 or L1L2 penalty on a kernel (None for neither)."""
+    if l1 and l2:
+        return keras.regularizers.L1L2(l1=l1, l2=l2)
+    if l1:
+        return keras.regularizers.L1(l1)
+    return keras.regularizers.L2(l2) if l2 else None
+
+
+def _kernel_arguments(config, kind):
+    """Initializer, penalty and constraint of a `kind` ("conv" or "dense") kernel."""
     if config.initializer == "normal":
         initializer = keras.initializers.RandomNormal(mean=0.0, stddev=0.01)
     else:
         initializer = config.initializer
-    regularizer = keras.regularizers.L2(config.l2) if config.l2 else None
-    return {"kernel_initializer": initializer, "kernel_regularizer": regularizer}
+    constraint = (keras.constraints.MaxNorm(config.max_norm, axis=MAX_NORM_AXES[kind])
+                  if config.max_norm else None)
+    return {"kernel_initializer": initializer,
+            "kernel_regularizer": kernel_regularizer(config.l1, config.l2),
+            "kernel_constraint": constraint}
 
 
 def _check_input_shape(input_shape):

@@ -127,6 +127,12 @@ TRAINING = {
              "summary": f"{activation.upper()} instead of ReLU"}
             for activation in ("elu", "selu", "gelu", "silu")
         ],
+        {"name": "leaky_relu", "preset": "ladder-0",
+         "model": {**_BATCHNORM, "activation": "leaky_relu"}, "compare_to": "batchnorm",
+         "summary": "LeakyReLU (slope 0.01) instead of ReLU"},
+        {"name": "prelu", "preset": "ladder-0",
+         "model": {**_BATCHNORM, "activation": "prelu"}, "compare_to": "batchnorm",
+         "summary": "PReLU (a learned slope per channel, from 0.25) instead of ReLU"},
         {"name": "skip", "preset": "ladder-0", "model": _SKIP, "compare_to": "batchnorm",
          "summary": "+ residual skip connections around every block"},
         {"name": "lr-decay", "preset": "ladder-0", "model": _SKIP,
@@ -135,4 +141,34 @@ TRAINING = {
     ],
 }
 
-STUDIES = {study["name"]: study for study in (LADDER, NORMALIZATION, OVERFITTING, TRAINING)}
+# The penalty strengths were set before any run, not tuned: L2 as in the
+# overfitting study; L1 at 1e-5, where its penalty on hust-cnn's 156,000
+# kernel weights starts at 0.06, the size of the L2 term's 0.16 (at
+# initialization); MaxNorm 3 as in the course's Keras snippets (Srivastava et
+# al. 2014's value with dropout).
+PENALTIES = {
+    "name": "penalties",
+    "title": "Weight penalties and constraints: L2, L1, L1 + L2, MaxNorm",
+    "description": (
+        "The overfitting study's network (Conv16-Conv32-Conv64, flatten, dense 128) "
+        "with each way of keeping weights small, against none. The course's claim "
+        "for L1 is sparsity: read the near-zero column of the kernel table beside "
+        "the accuracies; MaxNorm's is a cap on each unit's norm."
+    ),
+    "course_note": "the course gives no figures for this study",
+    "compare": "first",
+    "variants": [
+        {"name": "none", "preset": "hust-cnn", "summary": "no penalty, no constraint"},
+        {"name": "l2", "preset": "hust-cnn", "model": {"l2": 5e-4},
+         "summary": "L2 5e-4 on every kernel"},
+        {"name": "l1", "preset": "hust-cnn", "model": {"l1": 1e-5},
+         "summary": "L1 (LASSO) 1e-5 on every kernel"},
+        {"name": "l1-l2", "preset": "hust-cnn", "model": {"l1": 1e-5, "l2": 5e-4},
+         "summary": "L1 1e-5 and L2 5e-4 (elastic net) on every kernel"},
+        {"name": "max-norm", "preset": "hust-cnn", "model": {"max_norm": 3.0},
+         "summary": "MaxNorm(3) on every kernel: each unit's incoming weights' norm at most 3"},
+    ],
+}
+
+STUDIES = {study["name"]: study for study in (LADDER, NORMALIZATION, OVERFITTING, TRAINING,
+                                              PENALTIES)}

@@ -25,10 +25,10 @@ from kgen.validation import is_finite_number
 RUN_COLUMNS = ("variant", "seed", "status", "train_accuracy", "val_accuracy", "test_accuracy",
                "test_accuracy_flip", "gap", "best_val_accuracy", "best_val_loss", "test_loss",
                "best_epoch", "epochs_completed", "epochs_planned", "resumed_from_epoch",
-               "train_seconds", "wall_seconds", "backend")
+               "train_seconds", "wall_seconds", "near_zero_weights", "max_unit_norm", "backend")
 METRICS = ("train_accuracy", "val_accuracy", "test_accuracy", "test_accuracy_flip", "gap",
            "best_val_accuracy", "best_val_loss", "test_loss", "epochs_completed",
-           "train_seconds", "images_per_second")
+           "train_seconds", "images_per_second", "near_zero_weights", "max_unit_norm")
 LEARNING_CURVES = "learning_curves.png"
 ACCURACY_GAP = "accuracy_gap.png"
 
@@ -225,6 +225,7 @@ def markdown(manifest, study, summaries, run_rows, datasets=(), references=()):
     test_sizes = sorted({s["test_size"] for s in summaries if s.get("test_size")})
     lines += _course_columns(summaries)
     lines += _time_table(summaries, references)
+    lines += _weights_table(summaries)
     lines += [
         "",
         "- Accuracies in percent: mean ± sample standard deviation over the completed seeds "
@@ -331,6 +332,28 @@ def _time_table(summaries, references=()):
     elif references:
         lines += ["", "Plain-PyTorch reference: not measured ("
                   + "; ".join(str(r.get("error")) for r in references) + ")."]
+    return lines
+
+
+def _weights_table(summaries):
+    """What the kernel penalties and constraints did to the trained weights
+    (`kgen.models.weight_statistics`); runs written before kgen measured them
+    have none, and then the table is left out."""
+    if not any(s["near_zero_weights"]["n"] for s in summaries):
+        return []
+    lines = [
+        "", "Trained kernels (L1 makes weights near zero, L2 shrinks them all, MaxNorm caps "
+        "each unit's norm):", "",
+        "| # | Variant | Near-zero weights % | Largest unit norm |",
+        "|---:|---|---:|---:|",
+    ]
+    for s in summaries:
+        if s["near_zero_weights"]["n"]:
+            lines.append(f"| {s['index']} | {s['variant']} | {_mean_std(s['near_zero_weights'])} "
+                         f"| {_mean_std(s['max_unit_norm'], percent=False, digits=2)} |")
+    lines += ["", "- Near zero: below 1% of the largest magnitude in the weight's own kernel "
+              "(relative, so L2's uniform shrinkage does not count as sparsity). Unit norm: "
+              "the L2 norm of one filter's or dense unit's incoming weights."]
     return lines
 
 

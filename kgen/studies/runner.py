@@ -454,7 +454,8 @@ def run_one(planned_variant, settings, data, seed, directory, log=print, force=F
                          test_scores.get("accuracy"), test_scores.get("loss"),
                          restored_epoch, time.perf_counter() - started,
                          test_accuracy_flip=test_scores.get("accuracy_flip"),
-                         train_images=len(data.x_train))
+                         train_images=len(data.x_train),
+                         weights=None if diverged else kgen.models.weight_statistics(model))
     write_json(result_path, result)
     shutil.rmtree(backup_dir, ignore_errors=True)
     keras.backend.clear_session()
@@ -472,7 +473,8 @@ def run_one(planned_variant, settings, data, seed, directory, log=print, force=F
 
 
 def make_result(planned_variant, settings, seed, rows, diverged, test_accuracy, test_loss,
-                restored_epoch, wall_seconds, test_accuracy_flip=None, train_images=None):
+                restored_epoch, wall_seconds, test_accuracy_flip=None, train_images=None,
+                weights=None):
     train = planned_variant.train
     final = rows[-1] if rows else {}
     val_values = [row.get("val_accuracy") for row in rows]
@@ -515,6 +517,9 @@ def make_result(planned_variant, settings, seed, rows, diverged, test_accuracy, 
         "resumed_from_epoch": restored_epoch,
         "train_seconds": sum(r.get("seconds") or 0.0 for r in rows),
         "train_images": train_images,
+        # What the kernel penalties and constraints did (kgen.models.weight_statistics).
+        "near_zero_weights": (weights or {}).get("near_zero_weights"),
+        "max_unit_norm": (weights or {}).get("max_unit_norm"),
         "wall_seconds": wall_seconds,
         "backend": backend,
         "versions": kgen.backend.versions(backend),
