@@ -141,3 +141,35 @@ def fit_one_step(model, images, labels, optimizer="adam"):
     loss = history.history["loss"][0]
     assert np.isfinite(loss), f"loss is {loss}"
     return loss
+
+
+def value_and_gradients(function, *arrays):
+    """`function(*tensors)` returns `(loss, aux)`, a scalar and any tensor;
+    returns `(aux, [dloss/darray for each array])` as NumPy, by the backend's
+    own autodiff (Keras has no backend-neutral gradient of a function)."""
+    backend = keras.backend.backend()
+    arrays = [np.asarray(array, "float32") for array in arrays]
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tensors = [tf.constant(array) for array in arrays]
+        with tf.GradientTape() as tape:
+            tape.watch(tensors)
+            loss, aux = function(*tensors)
+        grads = tape.gradient(loss, tensors)
+    elif backend == "jax":
+        import jax
+
+        grads, aux = jax.grad(function, argnums=tuple(range(len(arrays))), has_aux=True)(*arrays)
+    elif backend == "torch":
+        import torch
+
+        tensors = [torch.tensor(array, requires_grad=True) for array in arrays]
+        loss, aux = function(*tensors)
+        loss.backward()
+        grads = [tensor.grad for tensor in tensors]
+        aux = aux.detach()
+    else:
+        raise ValueError(f"No autodiff here for backend {backend!r}")
+    return (keras.ops.convert_to_numpy(aux),
+            [keras.ops.convert_to_numpy(gradient) for gradient in grads])
