@@ -88,3 +88,16 @@ def test_bad_callbacks_are_refused_before_anything_is_written(tmp_path):
     with pytest.raises(TypeError, match="Received: experiment="):
         kgen.studies.run(VARIANT, out_dir)
     assert not out_dir.exists()
+
+
+def test_the_time_left_is_estimated_from_the_runs_trained_not_those_skipped(tmp_path):
+    from kgen.studies import runner
+
+    study = kgen.studies.Study(name="one", variants=(VARIANT,))
+    runner.execute(study, TINY, tmp_path, seeds=[0], log=lambda _: None)
+    lines = []
+    runner.execute(study, TINY, tmp_path, seeds=[0, 1, 2], log=lines.append)
+    progress = [line for line in lines if line.startswith("run ")]
+    # Seed 0 is skipped: no estimate before seed 1 trains, then one from seed 1 alone.
+    assert progress[0] == "run 1/3: bn seed 0" and progress[1] == "run 2/3: bn seed 1"
+    assert "about" in progress[2] and "left" in progress[2]

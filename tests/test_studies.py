@@ -56,6 +56,36 @@ def test_normalization_study_variants_differ_in_normalization_only():
     assert study.reference_of(3) == 0
 
 
+def _differences(a, b):
+    return {name for name, value in a.to_dict().items() if b.to_dict().get(name) != value}
+
+
+def test_batch_size_study_pairs_differ_in_normalization_only():
+    study = kgen.studies.get("bn-batch-size")
+    resolved = {v.name: resolve_variant(v) for v in study.variants}
+    for batch in (2, 8, 32, 256):
+        _, bn_model, bn_train = resolved[f"batch-{batch}"]
+        _, gn_model, gn_train = resolved[f"group-{batch}"]
+        assert bn_train == gn_train and bn_train.batch_size == batch
+        assert _differences(bn_model, gn_model) == {"normalization"}
+        names = [v.name for v in study.variants]
+        assert study.reference_of(names.index(f"group-{batch}")) == names.index(f"batch-{batch}")
+
+
+def test_penalty_and_position_studies_change_one_thing_each():
+    penalties = kgen.studies.get("penalties")
+    base = resolve_variant(penalties.variants[0])[1]
+    changed = [_differences(resolve_variant(v)[1], base) for v in penalties.variants[1:]]
+    assert changed[:4] == [{"l2"}, {"l1"}, {"l1", "l2"}, {"max_norm"}]
+    sgd = [resolve_variant(v) for v in penalties.variants[5:]]
+    assert all(train.optimizer == "sgd" and train.nesterov is False for _, _, train in sgd)
+    assert [_differences(model, sgd[0][1]) for _, model, _ in sgd[1:]] == [{"l2"}, {"l1"}]
+    position = kgen.studies.get("bn-position")
+    before, after = (resolve_variant(v)[1] for v in position.variants[1:])
+    assert (before.block_order, after.block_order) == ("conv-norm-act", "conv-act-norm")
+    assert _differences(before, after) == {"block_order"}
+
+
 def test_training_study_scalings_and_references():
     study = kgen.studies.get("training")
     by_name = {v.name: v for v in study.variants}

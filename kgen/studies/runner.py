@@ -303,17 +303,30 @@ def run_study(study, planned, settings, data, out_dir, seeds, log=print, force=F
                                         address=address, cpus_per_run=cpus_per_run,
                                         gpus_per_run=gpus_per_run)
         results = []
-        start = time.monotonic()
+        # The estimate of the time left counts the runs trained here: runs a
+        # resumed study skips take no time and would make it far too short.
+        to_train = [not finished(out_dir, p, seed) or force for p, seed in tasks]
+        trained, training_seconds = 0, 0.0
         for index, (planned_variant, seed) in enumerate(tasks, start=1):
             name = planned_variant.variant.name
-            timing = f" ({executors.progress(time.monotonic() - start, index - 1, len(tasks))})" \
-                if index > 1 else ""
+            timing = ""
+            if trained:
+                timing = f" ({executors.progress(training_seconds, trained, sum(to_train))})"
             log(f"run {index}/{len(tasks)}: {name} seed {seed}{timing}")
+            started = time.monotonic()
             result = run_one(planned_variant, settings, data, seed,
                              layout.run_dir(out_dir, name, seed), log=log, force=force,
                              data_fingerprint=fingerprint, callbacks=callbacks)
+            if to_train[index - 1]:
+                trained += 1
+                training_seconds += time.monotonic() - started
             results.append(result)
     return results
+
+
+def finished(out_dir, planned_variant, seed):
+    """Whether the run's result is written (a finished run, skipped on resume)."""
+    return (layout.run_dir(out_dir, planned_variant.variant.name, seed) / "result.json").exists()
 
 
 def check_runs(tasks, settings, data, out_dir, force=False, data_fingerprint=None):
