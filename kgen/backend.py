@@ -1,6 +1,7 @@
 """Everything kgen does per backend outside its layers: choosing the Keras
 backend and starting it quietly, the XLA flag JAX needs on a CPU, seeding and
-deterministic kernels, and the versions a run records. (The layers' faster
+deterministic kernels, the gradient of a model's loss outside `fit`
+(`loss_gradients`), and the versions a run records. (The layers' faster
 kernels per backend are in `kgen.layers.fast_paths`; apart from those two
 modules, only `kgen.bench`'s plain-PyTorch reference imports a backend library
 directly.)
@@ -147,6 +148,69 @@ def set_random_seed(seed, deterministic=False):
             os.environ["XLA_FLAGS"] = f"{flags} --xla_gpu_deterministic_ops=true".strip()
     else:
         raise ValueError(f"kgen runs on {BACKENDS}. Received: backend={backend!r}")
+
+
+def loss_gradients(model, images, labels, loss=None):
+    """The gradients of `loss` (the model's compiled loss, else cross-entropy
+    of its logits; penalty terms left out) on one batch in training mode, with
+    respect to `model.trainable_variables`, as NumPy arrays in their order.
+
+    Through `model.stateless_call`, so nothing of the model changes: not its
+    weights, not BatchNorm's moving statistics, not a dropout layer's seed,
+    and not PyTorch's global random generator.
+    Keras has no backend-neutral gradient of a function, hence one branch per
+    backend. Not compiled: meant for a probe batch once an epoch (on JAX each
+    call runs op by op, slower than a training step).
+    """
+    import keras
+    import numpy as np
+
+    if loss is None:
+        loss = getattr(model, "loss", None) or keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True)
+    non_trainable = [variable.value for variable in model.non_trainable_variables]
+
+    def batch_loss(trainable, inputs, targets):
+        logits, _ = model.stateless_call(trainable, non_trainable, inputs, training=True)
+        return loss(targets, logits)
+
+    images = keras.ops.convert_to_tensor(images)
+    labels = keras.ops.convert_to_tensor(labels)
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        trainable = [tf.identity(variable.value) for variable in model.trainable_variables]
+        with tf.GradientTape() as tape:
+            tape.watch(trainable)
+            value = batch_loss(trainable, images, labels)
+        gradients = tape.gradient(value, trainable)
+    elif backend == "jax":
+        import jax
+
+        trainable = [variable.value for variable in model.trainable_variables]
+        gradients = jax.grad(batch_loss)(trainable, images, labels)
+    elif backend == "torch":
+        import torch
+
+        trainable = [variable.value.detach().clone().requires_grad_(True)
+                     for variable in model.trainable_variables]
+        # Keras' PyTorch dropout without a seed draws from torch's global
+        # generator, which the training steps draw from too: restored after.
+        cpu_state = torch.random.get_rng_state()
+        cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+        try:
+            batch_loss(trainable, images, labels).backward()
+        finally:
+            torch.random.set_rng_state(cpu_state)
+            if cuda_states is not None:
+                torch.cuda.set_rng_state_all(cuda_states)
+        gradients = [tensor.grad for tensor in trainable]
+    else:
+        raise ValueError(f"kgen runs on {BACKENDS}. Received: backend={backend!r}")
+    return [np.zeros(variable.shape, "float32") if gradient is None
+            else keras.ops.convert_to_numpy(gradient)
+            for variable, gradient in zip(model.trainable_variables, gradients, strict=True)]
 
 
 @contextlib.contextmanager

@@ -6,6 +6,7 @@ import threading
 import time
 
 import keras
+import numpy as np
 from keras import ops
 
 from kgen.layers.base import every_layer
@@ -36,6 +37,53 @@ class SyncAugmentationEpoch(keras.callbacks.Callback):
             variable = getattr(layer, "epoch", None)
             if isinstance(variable, keras.Variable):
                 variable.assign(epoch)
+
+
+class GradientNorms(keras.callbacks.Callback):
+    """The gradient norm of every convolution and dense kernel, layer by layer,
+    on a fixed probe batch: before training (or at the epoch a resumed run
+    starts from) and after every epoch.
+
+    The "how to raise training accuracy" lesson's explanation of why a deep
+    sigmoid network stops learning: the gradient shrinks by the sigmoid's
+    slope (at most 1/4) at every layer it passes back through, so the first
+    layers get almost none. `rows` holds one dict per (epoch, kernel):
+    `epoch` (epochs completed when measured), `depth` (the kernel's place from
+    the input, 0 first), `layer` and `norm`; `on_rows(rows)` is called after
+    each measurement (the study runner writes them to gradient_norms.csv).
+    The loss is the data loss alone (no penalties), through
+    `kgen.backend.loss_gradients`, which changes nothing in the model.
+    """
+
+    def __init__(self, images, labels, initial_epoch=0, rows=(), on_rows=None):
+        super().__init__()
+        self.images, self.labels = images, labels
+        self.initial_epoch = initial_epoch
+        self.rows = [row for row in rows if row["epoch"] <= initial_epoch]
+        self.on_rows = on_rows
+
+    def on_train_begin(self, logs=None):
+        if not any(row["epoch"] == self.initial_epoch for row in self.rows):
+            self._measure(self.initial_epoch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._measure(epoch + 1)
+
+    def _measure(self, epochs_completed):
+        from kgen.backend import loss_gradients
+
+        gradients = loss_gradients(self.model, self.images, self.labels)
+        depth = 0
+        self.rows = [row for row in self.rows if row["epoch"] != epochs_completed]
+        for variable, gradient in zip(self.model.trainable_variables, gradients, strict=True):
+            if variable.name != "kernel":
+                continue
+            self.rows.append({"epoch": epochs_completed, "depth": depth,
+                              "layer": variable.path.rsplit("/", 1)[0],
+                              "norm": float(np.sqrt(np.sum(np.square(gradient, dtype="float64"))))})
+            depth += 1
+        if self.on_rows is not None:
+            self.on_rows(self.rows)
 
 
 class StopOnInterrupt(keras.callbacks.Callback):

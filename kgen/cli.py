@@ -243,6 +243,10 @@ def _add_run_options(parser, default_out):
                        help="minutes-long settings for a CPU: "
                             + ", ".join(f"{k}={v}" for k, v in QUICK.items())
                             + " (printed at start; any explicit option wins)")
+    group.add_argument("--gradient-norms", action="store_true",
+                       help="record each kernel's gradient norm on a probe batch before "
+                            "training and after every epoch (gradient_norms.csv per run, a "
+                            "figure in the report): where the gradient vanishes")
     group.add_argument("--tensorboard", action="store_true",
                        help="also write TensorBoard logs to each run's tensorboard/ folder "
                             "(needs the tensorflow and tensorboard packages)")
@@ -475,6 +479,7 @@ def _settings(args):
         "flip_tta": args.flip_tta or None,
         "precision": args.precision,
         "tensorboard": args.tensorboard,
+        "gradient_norms": args.gradient_norms,
     }
     if args.quick:
         return quick_settings(**explicit)

@@ -244,5 +244,37 @@ BATCHNORM_BATCH_SIZE = {
     ],
 }
 
+# 3, 6, 9 and 12 convolutions: the training study's widths, with 1 to 4 per stage.
+_DEPTHS = (1, 2, 3, 4)
+SIGMOID_DEPTH = {
+    "name": "sigmoid-depth",
+    "title": "Where sigmoid stops learning: depth with sigmoid and with ReLU",
+    "description": (
+        "The training study's plain CNN (widths 32, 64, 128, flatten, dense 256, "
+        "inputs in [0, 1], no normalization) with 1 to 4 convolutions per stage, "
+        "with sigmoid and with ReLU. Run it with `--gradient-norms`: the report then "
+        "shows each kernel's gradient norm by depth, the lesson's explanation (the "
+        "sigmoid's slope is at most 1/4, so the gradient shrinks at every layer it "
+        "passes back through)."
+    ),
+    "course_note": "the course gives no figures for this study",
+    "compare": "first",
+    "variants": [
+        variant
+        for convs in _DEPTHS
+        for variant in (
+            {"name": f"sigmoid-{3 * convs}", "preset": "ladder-0", "scaling": "unit",
+             "model": {"stages": [{"width": w, "convs": convs} for w in (32, 64, 128)],
+                       "activation": "sigmoid"},
+             "summary": f"{3 * convs} convs, sigmoid"},
+            {"name": f"relu-{3 * convs}", "preset": "ladder-0", "scaling": "unit",
+             "model": {"stages": [{"width": w, "convs": convs} for w in (32, 64, 128)],
+                       "activation": "relu"},
+             "compare_to": f"sigmoid-{3 * convs}", "summary": f"{3 * convs} convs, ReLU"},
+        )
+    ],
+}
+
 STUDIES = {study["name"]: study for study in (LADDER, NORMALIZATION, OVERFITTING, TRAINING,
-                                              PENALTIES, BATCHNORM_POSITION, BATCHNORM_BATCH_SIZE)}
+                                              PENALTIES, BATCHNORM_POSITION, BATCHNORM_BATCH_SIZE,
+                                              SIGMOID_DEPTH)}

@@ -31,6 +31,8 @@ METRICS = ("train_accuracy", "val_accuracy", "test_accuracy", "test_accuracy_fli
            "train_seconds", "images_per_second", "near_zero_weights", "max_unit_norm")
 LEARNING_CURVES = "learning_curves.png"
 ACCURACY_GAP = "accuracy_gap.png"
+GRADIENT_NORMS = "gradient_norms.png"
+GRADIENT_NORMS_FILE = "gradient_norms.csv"  # per run, with --gradient-norms
 
 
 def collect(out_dir):
@@ -60,7 +62,11 @@ def collect(out_dir):
             config_path = directory / "config.json"
             config = _read_run_file(config_path, read_json) if config_path.exists() else {}
             dataset = config.get("dataset", {}) if isinstance(config, dict) else {}
-            found.append({"result": result, "history": history, "dataset": dataset})
+            gradients_path = directory / GRADIENT_NORMS_FILE
+            gradients = (_read_run_file(gradients_path, read_csv) if gradients_path.exists()
+                         else [])
+            found.append({"result": result, "history": history, "dataset": dataset,
+                          "gradient_norms": gradients})
         runs[variant.name] = found
     return manifest, study, runs
 
@@ -159,9 +165,14 @@ def write_report(out_dir):
         plot_learning_curves(out_dir / LEARNING_CURVES, study, runs)
         plot_accuracy_gap(out_dir / ACCURACY_GAP, with_runs)
         paths += [out_dir / LEARNING_CURVES, out_dir / ACCURACY_GAP]
+    gradients = gradient_summary(study, runs)
+    if gradients:
+        plot_gradient_norms(out_dir / GRADIENT_NORMS, study, runs)
+        paths.append(out_dir / GRADIENT_NORMS)
     datasets = [run["dataset"] for name in runs for run in runs[name]]
     atomic_write_text(out_dir / "report.md",
-                      markdown(manifest, study, summaries, run_rows, datasets, references))
+                      markdown(manifest, study, summaries, run_rows, datasets, references,
+                               gradients))
     paths.append(out_dir / "report.md")
     return Report(paths=paths, table=summary_table(summaries),
                   at_chance=[s["variant"] for s in summaries if _at_chance(s)])
@@ -196,7 +207,7 @@ def _images_used(settings, datasets):
     return f"; {train} training images{subset}, {val} validation, {test} test"
 
 
-def markdown(manifest, study, summaries, run_rows, datasets=(), references=()):
+def markdown(manifest, study, summaries, run_rows, datasets=(), references=(), gradients=()):
     """The report; `datasets` are the runs' `config.json` dataset entries, whose
     image counts are what the runs used (a `limit` above the data keeps it all);
     `references` the plain-PyTorch reference's measurements (`layout.read_references`)."""
@@ -226,6 +237,7 @@ def markdown(manifest, study, summaries, run_rows, datasets=(), references=()):
     lines += _course_columns(summaries)
     lines += _time_table(summaries, references)
     lines += _weights_table(summaries)
+    lines += _gradient_table(gradients)
     lines += [
         "",
         "- Accuracies in percent: mean ± sample standard deviation over the completed seeds "
@@ -355,6 +367,100 @@ def _weights_table(summaries):
               "(relative, so L2's uniform shrinkage does not count as sparsity). Unit norm: "
               "the L2 norm of one filter's or dense unit's incoming weights."]
     return lines
+
+
+def gradient_summary(study, runs):
+    """Per variant with gradient norms recorded (`--gradient-norms`): the
+    number of kernels, and the first kernel's gradient norm over the last
+    one's (the classifier's) after the first epoch and after the last,
+    geometric means over seeds. Not before training: kgen's He-initialized
+    models start with a zero classifier, which passes no gradient back."""
+    summary = []
+    for variant in study.variants:
+        recorded = [run["gradient_norms"] for run in runs.get(variant.name, [])
+                    if run.get("gradient_norms")]
+        if not recorded:
+            continue
+        ratios = {"start": [], "end": []}
+        for rows in recorded:
+            epochs = sorted({row["epoch"] for row in rows if row["epoch"] > 0})
+            if not epochs:
+                continue
+            for key, epoch in (("start", epochs[0]), ("end", epochs[-1])):
+                norms = [row["norm"] for row in sorted(rows, key=lambda r: r["depth"])
+                         if row["epoch"] == epoch]
+                if len(norms) > 1 and norms[-1] > 0 and norms[0] > 0:
+                    ratios[key].append(norms[0] / norms[-1])
+        summary.append({
+            "variant": variant.name,
+            "kernels": 1 + max(row["depth"] for row in recorded[0]),
+            **{f"ratio_{key}": _geometric_mean(values) for key, values in ratios.items()},
+        })
+    return summary
+
+
+def _geometric_mean(values):
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else None
+
+
+def _gradient_table(gradients):
+    if not gradients:
+        return []
+    lines = ["", "Gradient norms (`--gradient-norms`, on a fixed probe batch of 128 training "
+             "images, the data loss only; figure: gradient_norms.png):", "",
+             "| Variant | Kernels | First / last layer, after epoch 1 | "
+             "First / last layer, after the last epoch |", "|---|---:|---:|---:|"]
+    for row in gradients:
+        lines.append(f"| {row['variant']} | {row['kernels']} | {_ratio(row['ratio_start'])} "
+                     f"| {_ratio(row['ratio_end'])} |")
+    lines += ["", "- A ratio far below 1 is the vanishing gradient: the first layer's "
+              "kernel gets a small share of the gradient the classifier gets, so it "
+              "barely learns."]
+    return lines
+
+
+def _ratio(value):
+    return "n/a" if value is None else f"{value:.2g}"
+
+
+def plot_gradient_norms(path, study, runs):
+    """Each kernel's gradient norm by depth (log scale), before training,
+    after the first epoch and after the last, one panel per variant; the
+    geometric mean over seeds."""
+    plt = _pyplot()
+    names = [v.name for v in study.variants
+             if any(run.get("gradient_norms") for run in runs.get(v.name, []))]
+    columns = min(4, len(names))
+    rows = math.ceil(len(names) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(max(3.4 * columns, 8.0), 2.8 * rows + 0.7),
+                                sharey=True, squeeze=False)
+    for axis in axes.flat[len(names):]:
+        axis.set_visible(False)
+    for axis, name in zip(axes.flat, names):
+        recorded = [run["gradient_norms"] for run in runs[name] if run.get("gradient_norms")]
+        epochs = sorted({row["epoch"] for rows in recorded for row in rows})
+        shown = sorted({epochs[0], epochs[min(1, len(epochs) - 1)], epochs[-1]})
+        for epoch, color in zip(shown, ("tab:gray", "tab:blue", "tab:red")):
+            by_depth = {}
+            for rows in recorded:
+                for row in rows:
+                    if row["epoch"] == epoch and row["norm"] > 0:
+                        by_depth.setdefault(row["depth"], []).append(row["norm"])
+            depths = sorted(by_depth)
+            axis.plot(depths, [_geometric_mean(by_depth[d]) for d in depths], "o-",
+                      color=color, markersize=3, label=f"after {epoch} epochs" if epoch
+                      else "before training")
+        axis.set_yscale("log")
+        axis.set_title(name, fontsize=10)
+        axis.set_xlabel("kernel depth (0 = first)")
+        axis.grid(alpha=0.3)
+    for axis in axes[:, 0]:
+        axis.set_ylabel("gradient norm")
+    axes.flat[0].legend(fontsize=7)
+    figure.suptitle(f"{study.title or study.name}\nper-kernel gradient norm on a probe batch",
+                    fontsize=11)
+    figure.tight_layout()
+    _save(figure, path)
 
 
 def _course_columns(summaries):

@@ -41,6 +41,9 @@ from kgen.validation import is_finite_number, received
 HISTORY_COLUMNS = ("epoch", "accuracy", "loss", "val_accuracy", "val_loss", "learning_rate",
                    "seconds")
 BACKUP_STATE = "state.json"
+GRADIENT_NORMS_FILE = "gradient_norms.csv"
+GRADIENT_COLUMNS = ("epoch", "depth", "layer", "norm")
+GRADIENT_PROBE_IMAGES = 128
 
 
 @dataclass(frozen=True)
@@ -450,6 +453,8 @@ def run_one(planned_variant, settings, data, seed, directory, log=print, force=F
     run_callbacks = [journal, EpochBackup(backup_dir), keras.callbacks.TerminateOnNaN()]
     if settings.tensorboard:
         run_callbacks.append(keras.callbacks.TensorBoard(log_dir=str(directory / "tensorboard")))
+    if settings.gradient_norms:
+        run_callbacks.append(gradient_norms_callback(directory, data, restored_epoch))
     kgen.training.fit(model, data, planned_variant.train, callbacks=run_callbacks + list(callbacks),
                       verbose=0, initial_epoch=restored_epoch)
 
@@ -483,6 +488,21 @@ def run_one(planned_variant, settings, data, seed, directory, log=print, force=F
             f"val {_percent(result['val_accuracy'])}, test {_percent(result['test_accuracy'])}"
             f"{flip}")
     return result
+
+
+def gradient_norms_callback(directory, data, restored_epoch):
+    """`kgen.callbacks.GradientNorms` on a fixed probe batch of the training
+    split, writing gradient_norms.csv after each measurement (a resumed run
+    keeps the rows of the epochs its backup holds)."""
+    from kgen.callbacks import GradientNorms
+
+    path = Path(directory) / GRADIENT_NORMS_FILE
+    rows = read_csv(path) if path.exists() else []
+    # The same images at every measurement and in every run of the study.
+    probe = np.random.default_rng(0).permutation(len(data.x_train))[:GRADIENT_PROBE_IMAGES]
+    probe.sort()
+    return GradientNorms(data.x_train[probe], data.y_train[probe], initial_epoch=restored_epoch,
+                         rows=rows, on_rows=lambda rows: write_csv(path, rows, GRADIENT_COLUMNS))
 
 
 def make_result(planned_variant, settings, seed, rows, diverged, test_accuracy, test_loss,

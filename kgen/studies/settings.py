@@ -75,6 +75,10 @@ class Settings:
             (the mean of the logits of each image and its mirror image,
             airbench's TTA), recorded as `test_accuracy_flip`.
         tensorboard: also write TensorBoard logs per run.
+        gradient_norms: also record each kernel's gradient norm on a probe
+            batch before training and after every epoch
+            (`kgen.callbacks.GradientNorms`, gradient_norms.csv per run). It
+            changes nothing the run computes.
     """
 
     dataset: str = "synthetic"
@@ -94,6 +98,7 @@ class Settings:
     precision: str = "float32"
     data_dir: str | None = None
     tensorboard: bool = False
+    gradient_norms: bool = False
 
     def __post_init__(self):
         if not isinstance(self.dataset, str) or not self.dataset:
@@ -120,7 +125,7 @@ class Settings:
             if not self.dataset.startswith("folder:"):
                 raise ValueError("`test_seed` chooses the test split of a folder: dataset; the "
                                  f"other datasets have a fixed one. {received('dataset', self.dataset)}")
-        for name in ("skip_bad", "flip_tta"):
+        for name in ("skip_bad", "flip_tta", "tensorboard", "gradient_norms"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"`{name}` must be True or False. {received(name, getattr(self, name))}")
         if self.skip_bad and not self.dataset.startswith("folder:"):
