@@ -26,7 +26,9 @@ from kgen.validation import (
     received,
 )
 
-NORMALIZATIONS = ("none", "batch", "layer", "instance", "group", "weight")
+# "weight_mean_only": weight normalization with mean-only batch normalization
+# after it (Salimans and Kingma 2016, sec. 2.2).
+NORMALIZATIONS = ("none", "batch", "layer", "instance", "group", "weight", "weight_mean_only")
 BLOCK_ORDERS = ("conv-act-norm", "conv-norm-act")
 DOWNSAMPLES = ("maxpool", "stride", "none")
 HEADS = ("flatten", "avg", "max")

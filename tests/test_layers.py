@@ -148,3 +148,24 @@ def test_keras_cv_layer_in_augmentation_list():
     assert any(layer is cutout for layer in model.layers)
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     assert np.isfinite(model.fit(random_images(8), np.arange(8) % 10, verbose=0).history["loss"][0])
+
+
+def test_mean_only_batch_normalization_subtracts_the_batch_mean_only():
+    from kgen.layers import MeanOnlyBatchNormalization
+
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(6, 4, 4, 3)) * np.array([1.0, 5.0, 0.1]) + 3.0).astype("float32")
+    layer = MeanOnlyBatchNormalization(momentum=0.9)
+    layer.build(x.shape)
+    layer.beta.assign(np.array([0.5, -1.0, 2.0], "float32"))
+    mean = x.mean(axis=(0, 1, 2))
+    out = keras.ops.convert_to_numpy(layer(x, training=True))
+    # Centered and shifted, not rescaled: the spread of each channel is kept.
+    beta = keras.ops.convert_to_numpy(layer.beta)
+    np.testing.assert_allclose(out, x - mean + beta, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(out.std(axis=(0, 1, 2)), x.std(axis=(0, 1, 2)), rtol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer.moving_mean), 0.1 * mean,
+                               rtol=1e-5)
+    # Inference subtracts the moving average, not this batch's mean.
+    inference = keras.ops.convert_to_numpy(layer(x, training=False))
+    np.testing.assert_allclose(inference, x - 0.1 * mean + beta, rtol=1e-5, atol=1e-5)

@@ -168,6 +168,9 @@ def build(**fields):
          lambda layer: layer.groups in (-1, layer.input.shape[-1])),
         ("group", keras.layers.GroupNormalization, lambda layer: layer.groups == 8),
         ("weight", WeightNormalization, lambda layer: True),
+        ("weight_mean_only", kgen.layers.MeanOnlyBatchNormalization,
+         lambda layer: layer.momentum == 0.9),
+        ("weight_mean_only", WeightNormalization, lambda layer: True),
     ],
 )
 def test_normalization_choice(normalization, layer_type, check):
@@ -175,7 +178,8 @@ def test_normalization_choice(normalization, layer_type, check):
     found = [layer for layer in every_layer(model) if type(layer) is layer_type]
     assert len(found) == 2 and all(check(layer) for layer in found)
     norm_types = {kgen.layers.BatchNormalization, keras.layers.LayerNormalization,
-                  keras.layers.GroupNormalization, WeightNormalization}
+                  keras.layers.GroupNormalization, WeightNormalization,
+                  kgen.layers.MeanOnlyBatchNormalization}
     assert not (layer_types(build(normalization="none")) & norm_types)
 
 

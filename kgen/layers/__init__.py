@@ -4,6 +4,7 @@ from kgen.layers.accelerated import BatchNormalization, Conv2D, MaxPooling2D
 from kgen.layers.base import RandomImageLayer, every_layer
 from kgen.layers.drop_connect import DropConnectDense
 from kgen.layers.flip import AlternatingFlip
+from kgen.layers.mean_only_batch_normalization import MeanOnlyBatchNormalization
 from kgen.layers.random_erasing import RandomErasing
 from kgen.layers.random_pad_crop import RandomPadCrop
 from kgen.layers.random_rotation import RandomRotation
@@ -18,6 +19,7 @@ __all__ = [
     "Conv2D",
     "DropConnectDense",
     "MaxPooling2D",
+    "MeanOnlyBatchNormalization",
     "RandomErasing",
     "RandomImageLayer",
     "RandomPadCrop",

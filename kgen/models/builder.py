@@ -13,6 +13,7 @@ from kgen.layers import (
     Conv2D,
     DropConnectDense,
     MaxPooling2D,
+    MeanOnlyBatchNormalization,
     RandomErasing,
     RandomPadCrop,
     RandomRotation,
@@ -40,6 +41,8 @@ PRELU_INITIAL_SLOPE = 0.25
 # defaults to axis 0, right for a Dense kernel (inputs, units) only; a Conv2D
 # kernel (height, width, inputs, filters) needs all three leading axes.
 MAX_NORM_AXES = {"conv": (0, 1, 2), "dense": 0}
+# The normalizations whose convolutions are wrapped in WeightNormalization.
+WEIGHT_NORMALIZED = ("weight", "weight_mean_only")
 # The activations that are layers of their own rather than a function name.
 LAYER_ACTIVATIONS = ("leaky_relu", "prelu")
 
@@ -243,7 +246,7 @@ def apply_conv_unit(x, width, config, strides=1, name="unit"):
         width, 3, strides=strides, padding="same", use_bias=use_bias, name=f"{name}_conv",
         **_kernel_arguments(config, "conv"),
     )
-    if config.normalization == "weight":
+    if config.normalization in WEIGHT_NORMALIZED:
         conv = WeightNormalization(conv, name=f"{name}_weightnorm")
     x = conv(x)
     activation = activation_layer(config.activation, f"{name}_{config.activation}",
@@ -320,6 +323,8 @@ def _normalization(x, config, name):
         layer = keras.layers.GroupNormalization(
             groups=-1, epsilon=NORM_EPSILON, name=f"{name}_instancenorm"
         )
+    elif kind == "weight_mean_only":
+        layer = MeanOnlyBatchNormalization(momentum=BATCH_NORM_MOMENTUM, name=f"{name}_meanonlybn")
     elif kind == "group":
         groups = math.gcd(config.norm_groups, channels)
         layer = keras.layers.GroupNormalization(

@@ -46,6 +46,9 @@ NORMALIZATION = {
          "course": 72.3},
         {"name": "weight", "preset": "small-cnn", "model": {"normalization": "weight"},
          "course": 72.3},
+        {"name": "weight-mean-only", "preset": "small-cnn",
+         "model": {"normalization": "weight_mean_only"},
+         "summary": "weight normalization with mean-only BatchNorm (the slide's remark)"},
     ],
 }
 
