@@ -265,6 +265,53 @@ def _without_later_defaults(fields, later):
             if name not in later or value != later[name]}
 
 
+@dataclass(frozen=True)
+class MLPConfig:
+    """Everything that defines a kgen MLP (`kgen.models.build_mlp`): dense
+    layers on feature vectors, the course's Keras examples' network.
+
+    Attributes:
+        hidden_units: units of each hidden dense layer, in order.
+        activation: one of `ACTIVATIONS`.
+        input_dropout: dropout rate on the input features (the course's
+            `Dropout(0.2, input_shape=...)` first layer).
+        dropout: dropout rate after each hidden layer.
+        max_norm: `MaxNorm(max_norm)` on every kernel, per unit (0: none).
+        l1, l2: penalties on every kernel.
+        initializer: one of `INITIALIZERS`.
+    """
+
+    hidden_units: tuple = (60, 30)
+    activation: str = "relu"
+    input_dropout: float = 0.0
+    dropout: float = 0.0
+    max_norm: float = 0.0
+    l1: float = 0.0
+    l2: float = 0.0
+    initializer: str = "glorot_uniform"
+
+    def __post_init__(self):
+        units = check_sequence("hidden_units", self.hidden_units)
+        object.__setattr__(self, "hidden_units", tuple(
+            check_int("hidden_units", value, minimum=1, maximum=MAX_CHANNELS) for value in units))
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_rate("input_dropout", self.input_dropout)
+        check_rate("dropout", self.dropout)
+        for name in ("max_norm", "l1", "l2"):
+            check_float32(name, getattr(self, name), minimum=0.0)
+        check_choice("initializer", self.initializer, INITIALIZERS)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, fields):
+        if not isinstance(fields, dict):
+            raise TypeError(f"An MLPConfig is read from a dict of its fields. "
+                            f"{received('fields', fields)}")
+        return from_fields(cls, fields, "MLP field")
+
+
 def replace_fields(config, overrides, what):
     """`dataclasses.replace` with a clear error for unknown field names."""
     if not isinstance(overrides, dict):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from kgen.config import (
     Augmentation,
     Erasing,
+    MLPConfig,
     ModelConfig,
     Stage,
     TrainConfig,
@@ -246,3 +247,45 @@ register(Preset(
     train=TrainConfig(optimizer="sgd", learning_rate=0.1, momentum=0.9, schedule="cosine",
                       batch_size=256, epochs=100),
 ))
+
+
+@dataclass(frozen=True)
+class MLPPreset:
+    """A named MLP (`kgen.models.build_mlp`) and its training recipe."""
+
+    name: str
+    summary: str
+    model: MLPConfig
+    train: TrainConfig
+
+
+# The MLPs, for feature vectors (the CNN presets above take images).
+MLP_PRESETS = {preset.name: preset for preset in (
+    # The course's Keras example: dropout 0.2 on the inputs and after each hidden
+    # layer, MaxNorm(3) on the kernels, SGD with classical momentum 0.9 at lr 0.1
+    # (Srivastava et al. 2014's recipe: max-norm lets dropout use a large rate).
+    MLPPreset(
+        name="course-mlp",
+        summary="Dropout(0.2) on the inputs, Dense 60 and 30 with MaxNorm(3) and "
+                "Dropout(0.2) after each; SGD lr 0.1, classical momentum 0.9",
+        model=MLPConfig(hidden_units=(60, 30), input_dropout=0.2, dropout=0.2, max_norm=3.0),
+        train=TrainConfig(optimizer="sgd", learning_rate=0.1, momentum=0.9, nesterov=False,
+                          batch_size=16, epochs=300),
+    ),
+    # The same layers with nothing against overfitting, and wider: the overfit
+    # panel of the decision-boundary picture.
+    MLPPreset(
+        name="plain-mlp",
+        summary="Dense 256, 256 and 256 with ReLU, no dropout, no constraint; SGD lr 0.1, "
+                "classical momentum 0.9",
+        model=MLPConfig(hidden_units=(256, 256, 256)),
+        train=TrainConfig(optimizer="sgd", learning_rate=0.1, momentum=0.9, nesterov=False,
+                          batch_size=16, epochs=300),
+    ),
+)}
+
+
+def get_mlp(name):
+    """The MLP preset `name`; the error suggests close names."""
+    check_choice("MLP preset", name, tuple(MLP_PRESETS))
+    return MLP_PRESETS[name]

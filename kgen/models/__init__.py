@@ -8,6 +8,7 @@
 from kgen.config import (
     Augmentation,
     Erasing,
+    MLPConfig,
     ModelConfig,
     Stage,
     TrainConfig,
@@ -15,8 +16,9 @@ from kgen.config import (
 )
 from kgen.models.builder import Classifier, build_cnn, model_name
 from kgen.models.loading import load_model
+from kgen.models.mlp import build_mlp
 from kgen.models.weights import weight_statistics
-from kgen.presets import LADDER, Preset, derive, get, names, register
+from kgen.presets import LADDER, MLP_PRESETS, Preset, derive, get, get_mlp, names, register
 
 
 def create(name, input_shape=(32, 32, 3), num_classes=10, mean=None, std=None, **overrides):
@@ -31,8 +33,18 @@ def create(name, input_shape=(32, 32, 3), num_classes=10, mean=None, std=None, *
                      name=model_name(name), preset=name)
 
 
+def create_mlp(name, input_dim, num_classes, mean=None, std=None, **overrides):
+    """Build the MLP preset `name` (`MLP_PRESETS`); `overrides` replace
+    `MLPConfig` fields. Returns the model; its training recipe is
+    `get_mlp(name).train`."""
+    preset = get_mlp(name)
+    config = replace_fields(preset.model, overrides, "MLP")
+    return build_mlp(config, input_dim, num_classes, mean=mean, std=std, name=model_name(name))
+
+
 __all__ = [
-    "LADDER", "Augmentation", "Classifier", "Erasing", "ModelConfig", "Preset", "Stage", "TrainConfig",
-    "build_cnn", "create", "derive", "get", "load_model", "model_name", "names", "register",
+    "LADDER", "MLP_PRESETS", "Augmentation", "Classifier", "Erasing", "MLPConfig", "ModelConfig",
+    "Preset", "Stage", "TrainConfig", "build_cnn", "build_mlp", "create", "create_mlp", "derive",
+    "get", "get_mlp", "load_model", "model_name", "names", "register",
     "replace_fields", "weight_statistics",
 ]

@@ -427,7 +427,7 @@ def plot_gradient_norms(path, study, runs):
     """Each kernel's gradient norm by depth (log scale), before training,
     after the first epoch and after the last, one panel per variant; the
     geometric mean over seeds."""
-    plt = _pyplot()
+    plt = pyplot()
     names = [v.name for v in study.variants
              if any(run.get("gradient_norms") for run in runs.get(v.name, []))]
     columns = min(4, len(names))
@@ -460,7 +460,7 @@ def plot_gradient_norms(path, study, runs):
     figure.suptitle(f"{study.title or study.name}\nper-kernel gradient norm on a probe batch",
                     fontsize=11)
     figure.tight_layout()
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def _course_columns(summaries):
@@ -490,7 +490,7 @@ def _course_columns(summaries):
 def plot_learning_curves(path, study, runs):
     """Train (solid) and validation (dashed) accuracy per epoch, one panel per
     variant; the line is the mean over seeds and the band its min-max."""
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib.ticker import MaxNLocator
 
     names = [v.name for v in study.variants if runs.get(v.name)]
@@ -532,7 +532,7 @@ def plot_learning_curves(path, study, runs):
                     f"accuracy, {f'mean of {seeds} seeds' if seeds > 1 else 'one seed'}{band}",
                     fontsize=11)
     figure.tight_layout()
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def plot_accuracy_gap(path, summaries):
@@ -540,7 +540,7 @@ def plot_accuracy_gap(path, summaries):
     seeds; diamonds: the course's figure). Bottom: the gap. A study without a
     validation split (`--validation-split 0`) shows the test accuracy and the
     train − test gap instead."""
-    plt = _pyplot()
+    plt = pyplot()
     held_out = "val" if any(is_finite_number(s["val_accuracy"]["mean"]) for s in summaries) \
         else "test"
     names = [s["variant"] for s in summaries]
@@ -586,10 +586,10 @@ def plot_accuracy_gap(path, summaries):
                     + (" (error bars: std over seeds)" if any(is_finite_number(e) for e in errors) else ""),
                     fontsize=11)
     figure.tight_layout()
-    _save(figure, path)
+    save_figure(figure, path)
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -598,7 +598,7 @@ def _pyplot():
     return plt
 
 
-def _save(figure, path):
+def save_figure(figure, path):
     import io
 
     import matplotlib.pyplot as plt
