@@ -30,7 +30,7 @@ from kgen.validation import (
 # after it (Salimans and Kingma 2016, sec. 2.2).
 NORMALIZATIONS = ("none", "batch", "layer", "instance", "group", "weight", "weight_mean_only")
 BLOCK_ORDERS = ("conv-act-norm", "conv-norm-act")
-DOWNSAMPLES = ("maxpool", "stride", "none")
+DOWNSAMPLES = ("maxpool", "avgpool", "stride", "none")
 HEADS = ("flatten", "avg", "max")
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "gelu", "silu", "leaky_relu", "prelu")
 INITIALIZERS = ("he_normal", "glorot_uniform", "normal")
@@ -50,9 +50,11 @@ class Stage:
         blocks: blocks in the stage; with `residual`, each block gets a shortcut.
         residual: add a shortcut around each block (identity, or a 1x1
             convolution where the width or resolution changes).
-        downsample: `"maxpool"` halves the resolution after the stage,
+        downsample: `"maxpool"` halves the resolution after the stage (2x2
+            max pooling), `"avgpool"` with 2x2 average pooling (LeNet's),
             `"stride"` with a stride-2 first convolution, `"none"` keeps it.
         dropout: dropout rate after the stage.
+        kernel_size: height and width of each convolution (LeNet's are 5).
     """
 
     width: int
@@ -61,6 +63,7 @@ class Stage:
     residual: bool = False
     downsample: str = "maxpool"
     dropout: float = 0.0
+    kernel_size: int = 3
 
     def __post_init__(self):
         object.__setattr__(self, "width", check_int("width", self.width, 1, MAX_CHANNELS))
@@ -69,6 +72,7 @@ class Stage:
         object.__setattr__(self, "residual", check_bool("residual", self.residual))
         check_choice("downsample", self.downsample, DOWNSAMPLES)
         check_rate("dropout", self.dropout)
+        check_int("kernel_size", self.kernel_size, minimum=1, maximum=MAX_IMAGE_SIDE)
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,9 @@ class ModelConfig:
     head: str = "flatten"
     head_units: tuple = (256,)
     head_dropout: float = 0.0
+    # `normalization` (batch only) after each hidden dense layer too, as after
+    # the convolutions (LeNet with BatchNorm).
+    normalize_head: bool = False
     drop_connect: float = 0.0  # DropConnect on the hidden head layers
     logit_scale: float = 1.0  # ResNet-9 (Page 2018) multiplies logits by 0.125
     augmentation: Augmentation = field(default_factory=Augmentation)
@@ -171,6 +178,11 @@ class ModelConfig:
         object.__setattr__(self, "residual", check_bool("residual", self.residual))
         check_choice("head", self.head, HEADS)
         check_rate("head_dropout", self.head_dropout)
+        object.__setattr__(self, "normalize_head", check_bool("normalize_head", self.normalize_head))
+        if self.normalize_head and self.normalization != "batch":
+            raise ValueError("`normalize_head` puts BatchNorm after the hidden dense layers; it "
+                             "needs normalization='batch'. "
+                             f"{received('normalization', self.normalization)}")
         check_rate("drop_connect", self.drop_connect)
         check_float32("logit_scale", self.logit_scale, minimum=0.0, min_inclusive=False)
         self._check_scaled_widths()
@@ -200,7 +212,10 @@ class ModelConfig:
         return max(1, round(width * self.width_multiplier))
 
     def to_dict(self):
-        return _without_later_defaults(dataclasses.asdict(self), LATER_MODEL_FIELDS)
+        fields = _without_later_defaults(dataclasses.asdict(self), LATER_MODEL_FIELDS)
+        fields["stages"] = [_without_later_defaults(stage, LATER_STAGE_FIELDS)
+                            for stage in fields["stages"]]
+        return fields
 
     @classmethod
     def from_dict(cls, fields):
@@ -256,7 +271,8 @@ class TrainConfig:
 # written as it was before they existed: earlier studies' run folders (whose
 # config.json is compared field by field before a run resumes) still resume, and
 # `from_dict` fills them back in.
-LATER_MODEL_FIELDS = {"l1": 0.0, "max_norm": 0.0}
+LATER_MODEL_FIELDS = {"l1": 0.0, "max_norm": 0.0, "normalize_head": False}
+LATER_STAGE_FIELDS = {"kernel_size": 3}
 LATER_TRAIN_FIELDS = {"nesterov": True}
 
 

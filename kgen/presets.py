@@ -199,6 +199,51 @@ register(Preset(
                       batch_size=256, epochs=100),
 ))
 
+# Simonyan and Zisserman (2015), configuration D, for 224x224 ImageNet-sized
+# inputs: `kgen.models.create("vgg16", input_shape=(224, 224, 3), num_classes=1000)`
+# has the 138,357,544 parameters of `keras.applications.VGG16` (tests/test_models.py).
+# No BatchNorm (the paper's); dropout 0.5 before the classifier only (the paper
+# has it after both 4096-unit layers). The course's transfer-learning backbone.
+register(Preset(
+    name="vgg16",
+    summary="VGG-16 (configuration D) for 224x224 inputs: 13 convs, two 4096-unit dense layers",
+    model=ModelConfig(
+        stages=(Stage(64, convs=2), Stage(128, convs=2), Stage(256, convs=3),
+                Stage(512, convs=3), Stage(512, convs=3)),
+        initializer="glorot_uniform",
+        head="flatten",
+        head_units=(4096, 4096),
+        head_dropout=0.5,
+    ),
+    train=TrainConfig(optimizer="sgd", learning_rate=0.01, momentum=0.9, nesterov=False,
+                      batch_size=256, epochs=74),
+))
+
+# LeNet (LeCun et al. 1998) as the course teaches it: 5x5 convolutions with 6 and
+# 16 channels, sigmoid, 2x2 average pooling, dense 120 and 84. "same" padding
+# throughout, so a 32x32 image flattens to 8x8x16 (LeNet-5's valid second
+# convolution gives 5x5x16). Trained as in Dive into Deep Learning: plain SGD
+# (no momentum), 10 epochs, batch 256, lr 0.9; with BatchNorm after every
+# convolution and hidden dense layer, before the sigmoid, at lr 1.0.
+register(Preset(
+    name="lenet",
+    summary="LeNet: 5x5 convs 6 and 16 with sigmoid and 2x2 average pooling, dense 120 and 84",
+    model=ModelConfig(
+        stages=(Stage(6, convs=1, kernel_size=5, downsample="avgpool"),
+                Stage(16, convs=1, kernel_size=5, downsample="avgpool")),
+        activation="sigmoid",
+        initializer="glorot_uniform",
+        head="flatten",
+        head_units=(120, 84),
+    ),
+    train=TrainConfig(optimizer="sgd", learning_rate=0.9, momentum=0.0, batch_size=256,
+                      epochs=10),
+))
+derive("lenet", "lenet-bn", "+ BatchNorm after every convolution and hidden dense layer, "
+       "before the sigmoid", model={"normalization": "batch", "block_order": "conv-norm-act",
+                                    "normalize_head": True},
+       train={"learning_rate": 1.0})
+
 # Page (2018), "How to train your ResNet": prep, layer1 + residual, layer2,
 # layer3 + residual, global max pool, logits scaled by 0.125.
 register(Preset(

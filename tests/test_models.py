@@ -37,6 +37,11 @@ PARAMETER_COUNTS = {
     "small-cnn": 24_234,
     "hust-cnn": 156_074,  # 448 + 4,640 + 18,496 (convs) + 131,200 (4x4x64 -> 128) + 1,290
     "vgg16-cifar": 14_995_146,
+    "vgg16": 33_638_218,  # at 32x32: the last stage pools to 1x1x512 before the 4096-unit layers
+    "lenet": 136_886,  # 456 + 2,416 (5x5 convs) + 123,000 (8x8x16 -> 120) + 10,164 + 850
+    # + 4 x (6 + 16 + 120 + 84) BatchNorm weights (scale, shift, moving mean and
+    # variance), - the 22 biases of the convolutions a BatchNorm follows
+    "lenet-bn": 137_768,
     "resnet9": 6_577_610,
     "resnet18-cifar": 11_179_978,
 }
@@ -53,6 +58,39 @@ def test_every_preset_has_a_pinned_count():
 @pytest.mark.parametrize("name", kgen.models.names())
 def test_parameter_count(name):
     assert kgen.models.create(name).count_params() == PARAMETER_COUNTS[name]
+
+
+@pytest.mark.slow
+def test_vgg16_at_224_is_keras_applications_vgg16():
+    # The configuration-D network: the same parameters, layer for layer.
+    ours = kgen.models.create("vgg16", input_shape=(224, 224, 3), num_classes=1000)
+    theirs = keras.applications.VGG16(weights=None)
+    assert ours.count_params() == theirs.count_params() == 138_357_544
+    shapes = [tuple(w.shape) for w in ours.trainable_weights]
+    assert shapes == [tuple(w.shape) for w in theirs.trainable_weights]
+
+
+def test_lenet_bn_normalizes_before_each_sigmoid():
+    model = kgen.models.create("lenet-bn")
+    names = [layer.name for layer in model.layers]
+    for unit in ("stage0_block0_unit0", "stage1_block0_unit0"):
+        conv = names.index(f"{unit}_conv")
+        assert names[conv:conv + 3] == [f"{unit}_conv", f"{unit}_batchnorm", f"{unit}_sigmoid"]
+        assert model.get_layer(f"{unit}_conv").kernel_size == (5, 5)
+    for index in (0, 1):
+        dense = names.index(f"head{index}_dense")
+        assert names[dense:dense + 3] == [f"head{index}_dense", f"head{index}_batchnorm",
+                                          f"head{index}_sigmoid"]
+    assert sum(isinstance(layer, keras.layers.AveragePooling2D) for layer in model.layers) == 2
+    with pytest.raises(ValueError, match="normalize_head.*Received: normalization='none'"):
+        ModelConfig(normalize_head=True)
+
+
+def test_stage_kernel_size_keeps_earlier_configs_as_written():
+    config = kgen.models.get("lenet").model
+    assert [stage["kernel_size"] for stage in config.to_dict()["stages"]] == [5, 5]
+    assert "kernel_size" not in ModelConfig().to_dict()["stages"][0]
+    assert "normalize_head" not in ModelConfig().to_dict()
 
 
 @pytest.mark.parametrize("name", kgen.models.names())

@@ -21,7 +21,9 @@ TINY = ["--epochs", "1", "--limit", "256", "--eval-limit", "32", "--width-scale"
         "--seeds", "1"]
 # The built-in studies run in full in test_cli.py; here two variants each.
 STUDY_VARIANTS = {"normalization": "none,weight", "overfitting": "base,dropconnect",
-                  "training": "sigmoid,scale-symmetric"}
+                  "training": "sigmoid,scale-symmetric", "penalties": "none,l1",
+                  "bn_position": "none,bn-after-relu", "bn_batch_size": "group-256,batch-256",
+                  "sigmoid_depth": "sigmoid-3,relu-3"}
 
 
 def load(path):
@@ -81,11 +83,14 @@ def test_study_recipe_runs(path, tmp_path, monkeypatch, capsys):
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == sorted(variants.split(","))
     for name in variants.split(","):
         assert f"| {name} |" in out
+    # The depth study's point is the gradient readout: its recipe records it.
+    recorded = sorted(p.parent.parent.name for p in tmp_path.glob("runs/*/seed-0/gradient_norms.csv"))
+    assert recorded == (sorted(variants.split(",")) if path.stem == "sigmoid_depth" else [])
 
 
 def test_every_built_in_study_but_the_ladder_has_a_recipe():
     assert sorted(p.stem for p in STUDY_RECIPES) == sorted(STUDY_VARIANTS)
-    assert sorted(STUDY_VARIANTS) == sorted(kgen.studies.names()[1:])
+    assert sorted(STUDY_VARIANTS) == sorted(n.replace("-", "_") for n in kgen.studies.names()[1:])
 
 
 def test_study_recipe_refuses_an_unknown_variant(monkeypatch, capsys, tmp_path):

@@ -190,6 +190,24 @@ class ArrayDataset(torch.utils.data.Dataset):
 # === The network, from a kgen ModelConfig ===
 
 
+def check_supported(config):
+    """Refuses the `ModelConfig` fields the reference does not build (it times
+    kgen's CIFAR presets, which use none of them), rather than building
+    another network."""
+    unsupported = [name for name, value in (
+        ("kernel_size", any(stage.kernel_size != 3 for stage in config.stages)),
+        ("downsample='avgpool'", any(stage.downsample == "avgpool" for stage in config.stages)),
+        ("normalize_head", config.normalize_head),
+        ("l1", config.l1),
+        ("max_norm", config.max_norm),
+        ("drop_connect", config.drop_connect),
+        ("activation", config.activation not in _ACTIVATIONS),
+    ) if value]
+    if unsupported:
+        raise ValueError(f"The PyTorch reference does not build {', '.join(unsupported)}. "
+                         f"Received: config={config}")
+
+
 class ConvUnit(nn.Module):
     def __init__(self, in_channels, width, config, stride=1):
         super().__init__()
@@ -237,6 +255,7 @@ class ReferenceNet(nn.Module):
 
     def __init__(self, config, in_channels=3, image_size=32, num_classes=10):
         super().__init__()
+        check_supported(config)
         layers = []
         channels, size = in_channels, image_size
         if config.stem_width:
@@ -280,10 +299,12 @@ class ReferenceNet(nn.Module):
         return logits * self.logit_scale if self.logit_scale != 1.0 else logits
 
 
+_ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "elu": nn.ELU,
+                "selu": nn.SELU, "gelu": nn.GELU, "silu": nn.SiLU}
+
+
 def _activation(name):
-    activations = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "elu": nn.ELU,
-                   "selu": nn.SELU, "gelu": nn.GELU, "silu": nn.SiLU}
-    return activations[name]()
+    return _ACTIVATIONS[name]()
 
 
 def create_optimizer(parameters, train_config, l2=0.0):

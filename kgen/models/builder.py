@@ -210,19 +210,22 @@ def apply_stage(x, stage, config, name):
     residual = stage.residual or config.residual
     for block in range(stage.blocks):
         strides = 2 if (stage.downsample == "stride" and block == 0) else 1
-        x = apply_block(x, width, stage.convs, strides, residual, config, name=f"{name}_block{block}")
+        x = apply_block(x, width, stage.convs, strides, residual, config, name=f"{name}_block{block}",
+                        kernel_size=stage.kernel_size)
     if stage.downsample == "maxpool":
         x = MaxPooling2D(2, name=f"{name}_pool")(x)
+    elif stage.downsample == "avgpool":
+        x = keras.layers.AveragePooling2D(2, name=f"{name}_avgpool")(x)
     if stage.dropout:
         x = keras.layers.Dropout(stage.dropout, name=f"{name}_dropout")(x)
     return x
 
 
-def apply_block(x, width, convs, strides, residual, config, name):
+def apply_block(x, width, convs, strides, residual, config, name, kernel_size=3):
     shortcut = x
     for index in range(convs):
         x = apply_conv_unit(x, width, config, strides=strides if index == 0 else 1,
-                            name=f"{name}_unit{index}")
+                            name=f"{name}_unit{index}", kernel_size=kernel_size)
     if not residual:
         return x
     if strides != 1 or shortcut.shape[-1] != width:
@@ -237,13 +240,14 @@ def apply_block(x, width, convs, strides, residual, config, name):
     return keras.layers.Add(name=f"{name}_add")([x, shortcut])
 
 
-def apply_conv_unit(x, width, config, strides=1, name="unit"):
+def apply_conv_unit(x, width, config, strides=1, name="unit", kernel_size=3):
     """Conv, activation and normalization in `config.block_order`."""
     normalized = config.normalization not in ("none", "weight")
     # A bias right before a normalization is cancelled by its mean subtraction.
     use_bias = not (normalized and config.block_order == "conv-norm-act")
     conv = Conv2D(
-        width, 3, strides=strides, padding="same", use_bias=use_bias, name=f"{name}_conv",
+        width, kernel_size, strides=strides, padding="same", use_bias=use_bias,
+        name=f"{name}_conv",
         **_kernel_arguments(config, "conv"),
     )
     if config.normalization in WEIGHT_NORMALIZED:
@@ -270,7 +274,7 @@ def apply_head(x, num_classes, config):
     # Activations with a layer of their own (a learned or parametrized slope)
     # follow the dense layer; the others are its `activation`, as before.
     separate = config.activation in LAYER_ACTIVATIONS
-    inner_activation = None if separate else config.activation
+    inner_activation = None if separate or config.normalize_head else config.activation
     for index, units in enumerate(config.head_units):
         if config.drop_connect:
             dense = DropConnectDense(units, rate=config.drop_connect,
@@ -281,7 +285,11 @@ def apply_head(x, num_classes, config):
                                        name=f"head{index}_dense",
                                        **_kernel_arguments(config, "dense"))
         x = dense(x)
-        if separate:
+        if config.normalize_head:
+            # BatchNorm over the units, between the dense layer and its activation.
+            x = BatchNormalization(momentum=BATCH_NORM_MOMENTUM, epsilon=NORM_EPSILON,
+                                   name=f"head{index}_batchnorm")(x)
+        if separate or config.normalize_head:
             x = activation_layer(config.activation, f"head{index}_{config.activation}")(x)
     if config.head_dropout:
         x = keras.layers.Dropout(config.head_dropout, name="classifier_dropout")(x)
@@ -403,12 +411,12 @@ def _check_downsampling(config, input_shape):
     for index, stage in enumerate(config.stages):
         if stage.downsample == "stride":
             size = (size + 1) // 2
-        elif stage.downsample == "maxpool":
+        elif stage.downsample in ("maxpool", "avgpool"):
             if size < 2:
-                pools = sum(s.downsample == "maxpool" for s in config.stages)
+                pools = sum(s.downsample in ("maxpool", "avgpool") for s in config.stages)
                 raise ValueError(
                     f"`input_shape` is too small for the `stages`: stage {index} would "
-                    f"max-pool a 1-pixel feature map ({pools} stages halve the resolution). "
+                    f"pool a 1-pixel feature map ({pools} stages halve the resolution). "
                     f"Use larger images or fewer downsampling stages. "
                     f"{received('input_shape', input_shape)}"
                 )
