@@ -290,6 +290,10 @@ def _add_run_options(parser, default_out):
     group.add_argument("--validation-split", type=_fraction, metavar="F",
                        help="fraction of each class of the train split held out for "
                             f"validation (default: 0.1; {QUICK['validation_split']} with --quick)")
+    group.add_argument("--folds", type=_positive_int, metavar="K",
+                       help="k-fold cross-validation: K runs per variant, run i validating on "
+                            "fold i of the training images and training on the others "
+                            "(--seeds defaults to K; --validation-split is not used)")
     group.add_argument("--image-size", type=_positive_int, metavar="N",
                        help="resize a folder: dataset's images to N x N pixels "
                             "(default: their own size when they all agree)")
@@ -480,7 +484,10 @@ def _settings(args):
         "precision": args.precision,
         "tensorboard": args.tensorboard,
         "gradient_norms": args.gradient_norms,
+        "folds": args.folds,
     }
+    if args.folds and args.seeds is None:
+        explicit["seeds"] = args.folds  # one run per fold
     if args.quick:
         return quick_settings(**explicit)
     return Settings(**{k: v for k, v in explicit.items() if v is not None})

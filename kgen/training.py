@@ -75,6 +75,7 @@ def fit(model, dataset, train_config, epochs=None, callbacks=(), verbose="auto",
     steps_per_epoch = math.ceil(len(dataset.x_train) / batch_size)
     compile_model(model, train_config, steps_per_epoch, epochs, jit_compile=jit_compile)
     if any(isinstance(layer, WeightNormalization) for layer in every_layer(model)):
+        # (and MeanOnlyBatchNormalization's moving means: see its docstring)
         initialize_weight_normalization(model, dataset.x_train[:batch_size])
 
     all_callbacks = [EpochLogger(), SyncAugmentationEpoch()]

@@ -241,3 +241,25 @@ def test_reference_trains_a_few_steps(reference):
                            images, labels, bench.RANDOM_MEAN, bench.RANDOM_STD, batch_size=8,
                            warmup_steps=1, steps=4, windows=2, workers=0)
     assert result["images_per_second"] > 0 and np.isfinite(result["final_loss"])
+
+
+@pytest.mark.parametrize("nesterov", [True, False])
+def test_reference_sgd_follows_the_train_configs_momentum(reference, nesterov):
+    import torch
+
+    from kgen.models import TrainConfig
+
+    optimizer = reference.create_optimizer([torch.nn.Parameter(torch.zeros(2))],
+                                           TrainConfig(optimizer="sgd", nesterov=nesterov))
+    assert optimizer.param_groups[0]["nesterov"] is nesterov
+
+
+@pytest.mark.parametrize("fields, name", [
+    ({"activation": "prelu"}, "activation"), ({"l1": 1e-4}, "l1"), ({"max_norm": 3.0}, "max_norm"),
+    ({"stages": ({"width": 8, "kernel_size": 5},)}, "kernel_size"),
+])
+def test_reference_refuses_what_it_does_not_build(reference, fields, name):
+    from kgen.models import ModelConfig
+
+    with pytest.raises(ValueError, match=f"does not build {name}"):
+        reference.ReferenceNet(ModelConfig(**fields))

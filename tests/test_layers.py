@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+import kgen.layers
 from kgen.layers import (
     AlternatingFlip,
     DropConnectDense,
@@ -169,3 +170,38 @@ def test_mean_only_batch_normalization_subtracts_the_batch_mean_only():
     # Inference subtracts the moving average, not this batch's mean.
     inference = keras.ops.convert_to_numpy(layer(x, training=False))
     np.testing.assert_allclose(inference, x - 0.1 * mean + beta, rtol=1e-5, atol=1e-5)
+
+
+def test_mean_only_batch_normalization_keeps_float32_statistics_under_mixed_precision():
+    from kgen.layers import MeanOnlyBatchNormalization
+    from tests.helpers import precision_policy
+
+    # Values bfloat16 holds exactly; their mean's tenth (the first moving-mean
+    # update) it does not: rounded to bfloat16 it would be off by 3e-3 relative.
+    x = np.full((2, 2, 2, 1), 1.5, "float32")
+    with precision_policy("mixed_bfloat16"):
+        layer = MeanOnlyBatchNormalization(momentum=0.9)
+        layer(x, training=True)
+    assert keras.backend.standardize_dtype(layer.moving_mean.dtype) == "float32"
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer.moving_mean), [0.15], rtol=1e-6)
+
+
+def test_weight_norm_init_centers_through_mean_only_batch_norm():
+    from kgen.layers import MeanOnlyBatchNormalization, initialize_weight_normalization
+    from kgen.models import ModelConfig, Stage, build_cnn
+
+    model = build_cnn(ModelConfig(stages=(Stage(4, convs=2),), normalization="weight_mean_only",
+                                  head_units=(), head="avg"))
+    images = random_images(16)
+    initialize_weight_normalization(model, images)
+    means = [layer for layer in kgen.layers.every_layer(model)
+             if isinstance(layer, MeanOnlyBatchNormalization)]
+    assert len(means) == 2
+    for layer in means:
+        features = keras.Model(model.inputs, layer.input)(images, training=False)
+        features = keras.ops.convert_to_numpy(features)
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(layer.moving_mean),
+                                   features.mean(axis=(0, 1, 2)), rtol=1e-4, atol=1e-5)
+        # So in inference mode, as in training, the layer's output is centered.
+        outputs = keras.ops.convert_to_numpy(layer(features, training=False))
+        np.testing.assert_allclose(outputs.mean(axis=(0, 1, 2)), 0.0, atol=1e-4)

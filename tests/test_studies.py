@@ -592,3 +592,30 @@ def test_test_seed_zero_is_every_datasets_default_split():
         kgen.studies.Settings(precision="float16")
     with pytest.raises(TypeError, match="flip_tta"):
         kgen.studies.Settings(flip_tta="yes")
+
+
+def test_a_variants_own_batch_size_survives_the_study_wide_one():
+    from kgen.studies import runner
+
+    planned = runner.plan(kgen.studies.get("bn-batch-size"),
+                          kgen.studies.Settings(batch_size=32, limit=1000))
+    assert [p.train.batch_size for p in planned] == [2, 2, 8, 8, 32, 32, 256, 256]
+    other = runner.plan(kgen.studies.get("bn-position"), kgen.studies.Settings(batch_size=32))
+    assert {p.train.batch_size for p in other} == {32}
+
+
+def test_gradient_norms_refuse_float16():
+    with pytest.raises(ValueError, match="Received: precision='mixed_float16'"):
+        kgen.studies.Settings(gradient_norms=True, precision="mixed_float16")
+
+
+@pytest.mark.parametrize("seeds, error", [("ab", TypeError), ([0, 0], ValueError),
+                                          ([], ValueError), ([None], TypeError), ([-1], ValueError)])
+def test_bad_seed_lists_are_refused_before_anything_is_written(seeds, error, tmp_path):
+    from kgen.studies import runner
+
+    study = kgen.studies.Study(name="one", variants=(kgen.studies.Variant(name="a",
+                                                                           preset="small-cnn"),))
+    with pytest.raises(error, match="seeds"):
+        runner.execute(study, kgen.studies.Settings(epochs=1), tmp_path / "out", seeds=seeds)
+    assert not (tmp_path / "out").exists()

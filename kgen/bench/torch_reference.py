@@ -315,7 +315,8 @@ def create_optimizer(parameters, train_config, l2=0.0):
     lr = train_config.learning_rate
     if train_config.optimizer == "sgd":
         momentum = train_config.momentum
-        return torch.optim.SGD(parameters, lr, momentum=momentum, nesterov=momentum > 0,
+        return torch.optim.SGD(parameters, lr, momentum=momentum,
+                               nesterov=train_config.nesterov and momentum > 0,
                                weight_decay=decay)
     if train_config.optimizer == "adamw":
         return torch.optim.AdamW(parameters, lr, weight_decay=decay)

@@ -54,3 +54,20 @@ def stratified_subset(labels, count, seed):
     chosen = [rng.permutation(np.flatnonzero(labels == label))[:number]
               for label, number in zip(classes, taken)]
     return np.sort(np.concatenate(chosen)).astype(np.int64)
+
+
+def stratified_folds(labels, folds, seed):
+    """`folds` sorted index arrays that partition the images, each holding
+    every class in its proportion (the classes' images, permuted with `seed`,
+    dealt out in turn): the validation folds of k-fold cross-validation."""
+    labels = np.asarray(labels).reshape(-1)
+    rng = np.random.default_rng(seed)
+    parts = [[] for _ in range(folds)]
+    offset = 0
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        # Dealt from where the previous class stopped, so the folds' sizes differ by one at most.
+        for position, index in enumerate(members):
+            parts[(offset + position) % folds].append(index)
+        offset += len(members)
+    return [np.sort(np.asarray(part, dtype=np.int64)) for part in parts]

@@ -40,16 +40,17 @@ class MeanOnlyBatchNormalization(keras.layers.Layer):
         if channels is None:
             raise ValueError(f"The last axis (channels) must be known. "
                              f"Received: input_shape={input_shape}")
+        # autocast=False, as Keras' BatchNorm: under a mixed policy the variables
+        # are read in float32, not rounded to the compute dtype at every update.
         self.beta = self.add_weight(name="beta", shape=(channels,), initializer="zeros",
-                                    trainable=True) if self.center else None
+                                    trainable=True, autocast=False) if self.center else None
         self.moving_mean = self.add_weight(name="moving_mean", shape=(channels,),
-                                           initializer="zeros", trainable=False)
+                                           initializer="zeros", trainable=False, autocast=False)
 
     def call(self, inputs, training=False):
-        # Statistics in float32 under a mixed-precision policy, as Keras' BatchNorm
-        # (inside `call` Keras reads the float32 variables in the compute dtype).
+        # Statistics in float32 under a mixed-precision policy, as Keras' BatchNorm.
         values = ops.cast(inputs, "float32")
-        moving_mean = ops.cast(self.moving_mean, "float32")
+        moving_mean = self.moving_mean
         if training:
             mean = ops.mean(values, axis=tuple(range(len(inputs.shape) - 1)))
             self.moving_mean.assign(self.momentum * moving_mean + (1.0 - self.momentum) * mean)
@@ -57,7 +58,7 @@ class MeanOnlyBatchNormalization(keras.layers.Layer):
             mean = moving_mean
         outputs = values - mean
         if self.center:
-            outputs = outputs + ops.cast(self.beta, "float32")
+            outputs = outputs + self.beta
         return ops.cast(outputs, self.compute_dtype)
 
     def compute_output_shape(self, input_shape):

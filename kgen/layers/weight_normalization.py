@@ -97,12 +97,25 @@ def initialize_weight_normalization(model, images, epsilon=1e-6):
     `g = 1 / std(t)` and `bias = -mean(t) / std(t)` where `t = v.x / ||v||` is its
     pre-activation output on `images` with `g = 1`, so that every unit starts
     with zero mean and unit variance on that batch.
+
+    The forward passes run in inference mode, where a
+    `MeanOnlyBatchNormalization` subtracts its moving mean: each one met on the
+    way, in order, gets the mean of its input on `images` as its moving mean
+    first, so the layers after it are initialized on centered features, as
+    training will give them.
     """
+    from kgen.layers.mean_only_batch_normalization import MeanOnlyBatchNormalization
+
     epsilon = check_float32("epsilon", epsilon, minimum=0.0, min_inclusive=False)
-    wrapped = [layer for layer in every_layer(model) if isinstance(layer, WeightNormalization)]
-    for layer in wrapped:
+    initialized = [layer for layer in every_layer(model)
+                   if isinstance(layer, (WeightNormalization, MeanOnlyBatchNormalization))]
+    for layer in initialized:
         feature_model = keras.Model(model.inputs, layer.input)
         features = feature_model(images, training=False)
+        if isinstance(layer, MeanOnlyBatchNormalization):
+            values = ops.convert_to_numpy(ops.cast(features, "float32"))
+            layer.moving_mean.assign(values.mean(axis=tuple(range(values.ndim - 1))))
+            continue
         layer.g.assign(ops.ones(layer.g.shape))
         t = ops.convert_to_numpy(layer.pre_activation(features))
         if layer.layer.use_bias:

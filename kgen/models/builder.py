@@ -369,12 +369,17 @@ def kernel_regularizer(l1, l2):
     return keras.regularizers.L2(l2) if l2 else None
 
 
+def kernel_initializer(name):
+    """The Keras initializer for `kgen.config.INITIALIZERS` name `name`:
+    "normal" is N(0, 0.01**2), the course's (Keras' "random_normal" is 0.05)."""
+    if name == "normal":
+        return keras.initializers.RandomNormal(mean=0.0, stddev=0.01)
+    return name
+
+
 def _kernel_arguments(config, kind):
     """Initializer, penalty and constraint of a `kind` ("conv" or "dense") kernel."""
-    if config.initializer == "normal":
-        initializer = keras.initializers.RandomNormal(mean=0.0, stddev=0.01)
-    else:
-        initializer = config.initializer
+    initializer = kernel_initializer(config.initializer)
     constraint = (keras.constraints.MaxNorm(config.max_norm, axis=MAX_NORM_AXES[kind])
                   if config.max_norm else None)
     return {"kernel_initializer": initializer,

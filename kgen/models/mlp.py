@@ -10,7 +10,7 @@ import keras
 import numpy as np
 
 from kgen.config import MLPConfig
-from kgen.models.builder import activation_layer, kernel_regularizer
+from kgen.models.builder import activation_layer, kernel_initializer, kernel_regularizer
 from kgen.validation import check_int, check_per_channel, received
 
 
@@ -48,6 +48,6 @@ def build_mlp(config, input_dim, num_classes, mean=None, std=None, name="mlp"):
 def _kernel_arguments(config):
     # MaxNorm's default axis 0 is the dense kernel's inputs: one norm per unit.
     constraint = keras.constraints.MaxNorm(config.max_norm) if config.max_norm else None
-    return {"kernel_initializer": config.initializer,
+    return {"kernel_initializer": kernel_initializer(config.initializer),
             "kernel_regularizer": kernel_regularizer(config.l1, config.l2),
             "kernel_constraint": constraint}

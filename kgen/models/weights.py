@@ -9,7 +9,7 @@ trained model, and the study runner records them for every run.
 import keras
 import numpy as np
 
-from kgen.layers import every_layer
+from kgen.layers import WeightNormalization, every_layer
 from kgen.validation import check_number
 
 # A weight is "near zero" below this share of the largest magnitude in its own
@@ -24,10 +24,16 @@ UNIT_AXES = {4: (0, 1, 2), 2: (0,)}  # Conv2D (h, w, in, out); Dense (in, out)
 
 
 def kernels(model):
-    """The kernels of every convolution and dense layer of `model`, as NumPy arrays."""
+    """The kernels of every convolution and dense layer of `model`, as NumPy
+    arrays: the weights the layer computes with, so for a weight-normalized
+    layer `g * v / ||v||`, not its direction `v`."""
     found = []
+    wrapped = set()
     for layer in every_layer(model):
-        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)):
+        if isinstance(layer, WeightNormalization):
+            wrapped.add(id(layer.layer))
+            found.append(keras.ops.convert_to_numpy(layer.normalized_kernel()).astype("float64"))
+        elif isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)) and id(layer) not in wrapped:
             found.append(keras.ops.convert_to_numpy(layer.kernel).astype("float64"))
     return found
 

@@ -37,7 +37,9 @@ def run(experiment, out_dir, callbacks=(), force=False, log=print):
     """Trains one `Experiment` into `out_dir` (resuming it, or skipping it when
     it finished already) and returns its result, the dict of its
     `result.json`: the runner behind every study, for one run. `callbacks`:
-    Keras callbacks added to its `fit`. The folder is a study's: more seeds
+    Keras callbacks added to its `fit`, to observe it (they are not part of the
+    run's config, so they must not change what it computes). The folder is a
+    study's: more seeds
     of the same experiment may train into it, and `kgen report` reads it."""
     from kgen.studies import runner
 

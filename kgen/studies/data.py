@@ -4,8 +4,10 @@ smoke tests (no Keras import)."""
 import dataclasses
 import math
 
+import numpy as np
+
 import kgen.data
-from kgen.data.splits import stratified_subset, take_rows
+from kgen.data.splits import stratified_folds, stratified_subset, take_rows
 from kgen.validation import check_int, received
 
 # Subsets are a property of the data, not of a run: every run of a study sees the same
@@ -67,3 +69,31 @@ def load_limited(name="synthetic", limit=None, eval_limit=None, train_size=None,
             keep = stratified_subset(labels, eval_limit, SUBSET_SEED)
             changes.update({f"x_{split}": take_rows(images, keep), f"y_{split}": labels[keep]})
     return dataclasses.replace(data, **changes) if changes else data
+
+
+def fold_of(data, folds, index):
+    """`data` for fold `index` of `folds`-fold cross-validation: its training
+    images split into `folds` stratified folds (seed 0, the same for every run),
+    fold `index` the validation split and the others the training split, with
+    the statistics of that training split. The test split is kept."""
+    folds = check_int("folds", folds, minimum=2)
+    index = check_int("fold", index, minimum=0)
+    if index >= folds:
+        raise ValueError(f"With {folds} folds, run (seed) {index} has no fold: each seed "
+                         f"0..{folds - 1} validates on one. Received: fold={index}")
+    if len(data.x_val):
+        raise ValueError("Cross-validation splits the training images itself: load the "
+                         f"data without a validation split. Received: {len(data.x_val)} "
+                         "validation images")
+    parts = stratified_folds(data.y_train, folds, SUBSET_SEED)
+    if min(len(part) for part in parts) == 0:
+        raise ValueError(f"{len(data.x_train)} training images cannot fill {folds} folds. "
+                         f"Received: folds={folds}")
+    validation = parts[index]
+    training = np.sort(np.concatenate([part for i, part in enumerate(parts) if i != index]))
+    x_train = take_rows(data.x_train, training)
+    mean, std = kgen.data.channel_statistics(x_train)
+    return dataclasses.replace(
+        data, x_train=x_train, y_train=data.y_train[training],
+        x_val=take_rows(data.x_train, validation), y_val=data.y_train[validation],
+        mean=mean, std=std)

@@ -225,6 +225,9 @@ def markdown(manifest, study, summaries, run_rows, datasets=(), references=(), g
         f"width scale {settings.get('width_scale')}, batch size "
         f"{settings.get('batch_size') or 'each preset'}"
         + (f", synthetic train size {settings['train_size']}" if settings.get("train_size") else "")
+        + (f", {settings['folds']}-fold cross-validation (run i validates on fold i of the "
+           "training images; val accuracy's mean ± std over the folds is the estimate)"
+           if settings.get("folds") else "")
         + _images_used(settings, datasets)
         + ".",
         f"Backend {', '.join(backends) or 'n/a'}; "

@@ -26,7 +26,7 @@ import kgen.models
 import kgen.precision
 import kgen.training
 from kgen.studies import executors, layout
-from kgen.studies.data import load_limited
+from kgen.studies.data import fold_of, load_limited
 from kgen.studies.files import (
     read_csv,
     read_json,
@@ -36,7 +36,7 @@ from kgen.studies.files import (
     write_json,
 )
 from kgen.studies.spec import SCALINGS, course_figure, course_train_figure, resolve_variant
-from kgen.validation import is_finite_number, received
+from kgen.validation import MAX_SEED, check_int, is_finite_number, received
 
 HISTORY_COLUMNS = ("epoch", "accuracy", "loss", "val_accuracy", "val_loss", "learning_rate",
                    "seconds")
@@ -104,7 +104,9 @@ def plan(study, settings):
         train_overrides = {}
         if settings.epochs is not None:
             train_overrides["epochs"] = settings.epochs
-        if settings.batch_size is not None:
+        # A variant that sets its own batch size is about it (the bn-batch-size
+        # study): the study-wide --batch-size (and --quick's) leaves it alone.
+        if settings.batch_size is not None and "batch_size" not in variant.train:
             train_overrides["batch_size"] = settings.batch_size
         train = dataclasses.replace(train, **train_overrides)
         if settings.limit is not None and train.batch_size > settings.limit:
@@ -137,14 +139,16 @@ def execute(study, settings, out_dir, only=None, force=False, executor="local", 
     times can be scaled to another machine. `header` lines are logged after
     the plan is known. `seeds`: the seeds to train (`range(settings.seeds)` by
     default). `callbacks`: Keras callbacks added to every run's `fit` (in this
-    process: not with `executor="ray"`).
+    process: not with `executor="ray"`). They must observe only: they are not
+    part of a run's config, so a callback that changed training (a schedule,
+    weight edits) would leave runs that a later study counts as the same runs.
     """
     from kgen.studies import report
 
     out_dir = Path(out_dir)
     executors.check_executor(executor, address, cpus_per_run, gpus_per_run)
     callbacks = check_callbacks(callbacks, executor)
-    seeds = list(range(settings.seeds)) if seeds is None else list(seeds)
+    seeds = list(range(settings.seeds)) if seeds is None else check_seeds(seeds)
     selected = study if only is None else study.select(only)
     planned = plan(selected, settings)
     layout.check_output_folder(out_dir, study, settings, force=force)
@@ -194,6 +198,16 @@ def run_experiment(experiment, out_dir, callbacks=(), force=False, log=print):
             seeds=[experiment.seed], callbacks=callbacks)
     return read_json(layout.run_dir(out_dir, experiment.variant.name, experiment.seed)
                      / "result.json")
+
+
+def check_seeds(seeds):
+    """`seeds` as a list of distinct seeds (at least one)."""
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, (list, tuple, range)):
+        raise TypeError(f"`seeds` must be a list of seeds. {received('seeds', seeds)}")
+    checked = [check_int("seeds", seed, minimum=0, maximum=MAX_SEED) for seed in seeds]
+    if not checked or len(set(checked)) != len(checked):
+        raise ValueError(f"`seeds` must be one or more distinct seeds. {received('seeds', seeds)}")
+    return checked
 
 
 def check_callbacks(callbacks, executor):
@@ -248,12 +262,21 @@ def check_builds(planned, data):
 
 
 def load_dataset(settings):
-    """The study's dataset (`kgen.studies.data.load_dataset` with its settings)."""
+    """The study's dataset (`kgen.studies.data.load_limited` with its settings);
+    with `folds`, without a validation split (each run takes its fold:
+    `data_for_run`)."""
+    validation_split = 0.0 if settings.folds else settings.validation_split
     return load_limited(settings.dataset, limit=settings.limit, eval_limit=settings.eval_limit,
                         train_size=settings.train_size,
-                        validation_split=settings.validation_split, data_dir=settings.data_dir,
+                        validation_split=validation_split, data_dir=settings.data_dir,
                         image_size=settings.image_size, data_seed=settings.data_seed,
                         test_seed=settings.test_seed, skip_bad=settings.skip_bad)
+
+
+def data_for_run(data, settings, seed):
+    """The splits run `seed` trains and validates on: the study's data, or with
+    `settings.folds` its fold `seed` (`kgen.studies.data.fold_of`)."""
+    return fold_of(data, settings.folds, seed) if settings.folds else data
 
 
 def dataset_fingerprint(data):
@@ -308,28 +331,33 @@ def run_study(study, planned, settings, data, out_dir, seeds, log=print, force=F
         results = []
         # The estimate of the time left counts the runs trained here: runs a
         # resumed study skips take no time and would make it far too short.
-        to_train = [not finished(out_dir, p, seed) or force for p, seed in tasks]
+        unfinished = sum(result_stamp(out_dir, p, seed) is None for p, seed in tasks)
         trained, training_seconds = 0, 0.0
         for index, (planned_variant, seed) in enumerate(tasks, start=1):
             name = planned_variant.variant.name
             timing = ""
             if trained:
-                timing = f" ({executors.progress(training_seconds, trained, sum(to_train))})"
+                timing = f" ({executors.progress(training_seconds, trained, unfinished)})"
             log(f"run {index}/{len(tasks)}: {name} seed {seed}{timing}")
-            started = time.monotonic()
+            started, stamp = time.monotonic(), result_stamp(out_dir, planned_variant, seed)
             result = run_one(planned_variant, settings, data, seed,
                              layout.run_dir(out_dir, name, seed), log=log, force=force,
                              data_fingerprint=fingerprint, callbacks=callbacks)
-            if to_train[index - 1]:
+            if result_stamp(out_dir, planned_variant, seed) != stamp:  # written: it trained
                 trained += 1
                 training_seconds += time.monotonic() - started
             results.append(result)
     return results
 
 
-def finished(out_dir, planned_variant, seed):
-    """Whether the run's result is written (a finished run, skipped on resume)."""
-    return (layout.run_dir(out_dir, planned_variant.variant.name, seed) / "result.json").exists()
+def result_stamp(out_dir, planned_variant, seed):
+    """The run's result.json modification time in nanoseconds (None while the
+    run is unfinished): a run that trains writes a new one, a skipped run not."""
+    path = layout.run_dir(out_dir, planned_variant.variant.name, seed) / "result.json"
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
 
 
 def check_runs(tasks, settings, data, out_dir, force=False, data_fingerprint=None):
@@ -345,7 +373,8 @@ def check_runs(tasks, settings, data, out_dir, force=False, data_fingerprint=Non
     problems = []
     for planned_variant, seed in tasks:
         directory = layout.run_dir(out_dir, planned_variant.variant.name, seed)
-        config = planned_variant.config(settings, data, seed, data_fingerprint)
+        config = planned_variant.config(settings, data_for_run(data, settings, seed), seed,
+                                        data_fingerprint)
         problem = run_folder_problem(directory, config)
         if problem:
             problems.append(f"{directory}: {problem}")
@@ -409,6 +438,9 @@ def run_one(planned_variant, settings, data, seed, directory, log=print, force=F
     refused (`run_folder_problem`); with `force` it is replaced.
     """
     directory = Path(directory)
+    if data_fingerprint is None:
+        data_fingerprint = dataset_fingerprint(data)  # of the study's data, before the fold
+    data = data_for_run(data, settings, seed)
     config = planned_variant.config(settings, data, seed, data_fingerprint)
     result_path = directory / "result.json"
     if directory.exists():

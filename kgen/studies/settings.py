@@ -32,11 +32,12 @@ DEFAULT_SEEDS = 3
 # the same run only when all of these agree (the seed is per run).
 RESULT_FIELDS = ("dataset", "epochs", "width_scale", "batch_size", "train_size", "limit",
                  "eval_limit", "validation_split", "image_size", "data_seed", "test_seed",
-                 "flip_tta", "precision")
+                 "flip_tta", "precision", "folds")
 # Result fields added after run folders were first written, with their defaults:
 # a run's config leaves them out while they hold the default, so the folders of
 # earlier studies (which lack them) still resume and are not refused as other runs.
-LATER_RESULT_FIELDS = {"test_seed": None, "flip_tta": False, "precision": "float32"}
+LATER_RESULT_FIELDS = {"test_seed": None, "flip_tta": False, "precision": "float32",
+                       "folds": None}
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,8 @@ class Settings:
         seeds: runs per variant, with seeds 0 .. seeds - 1.
         width_scale: multiplies each variant's `width_multiplier`, so relative
             widths (ladder-9's doubling) survive a narrow quick run.
-        batch_size: overrides each preset's batch size when set.
+        batch_size: overrides each preset's batch size when set (not a
+            variant's own `train` batch size: that variant is about it).
         train_size: the synthetic dataset's train size (None: its default).
         data_seed: which draw of the synthetic dataset (None: its default, 0):
             another seed gives other images in every split, to replicate a
@@ -62,7 +64,13 @@ class Settings:
             subset (None: all).
         eval_limit: evaluate on `eval_limit` validation and test images only,
             stratified subsets (for tests; None: all).
-        validation_split: fraction of the train split held out for validation.
+        validation_split: fraction of the train split held out for validation
+            (not used with `folds`).
+        folds: k-fold cross-validation: the training images are split into
+            `folds` stratified folds and run (seed) i validates on fold i and
+            trains on the others, so the validation accuracy's mean and spread
+            over the runs are the cross-validation estimate. `seeds` must equal
+            `folds`. None: one fixed validation split.
         image_size: resize a `folder:` dataset's images to this many pixels
             square (None: their own size).
         skip_bad: leave out a `folder:` dataset's unreadable images instead of
@@ -96,6 +104,7 @@ class Settings:
     skip_bad: bool = False
     flip_tta: bool = False
     precision: str = "float32"
+    folds: int | None = None
     data_dir: str | None = None
     tensorboard: bool = False
     gradient_norms: bool = False
@@ -116,6 +125,17 @@ class Settings:
                 raise ValueError("`data_seed` chooses a draw of the synthetic dataset; "
                                  f"{received('dataset', self.dataset)}")
         check_precision(self.precision)
+        if self.gradient_norms is True and self.precision == "mixed_float16":
+            # Unscaled float16 backprop underflows below ~6e-8: exactly the
+            # vanishing first-layer gradients the readout is for.
+            raise ValueError("`gradient_norms` measures gradients down to tiny ones, which "
+                             "float16 rounds to zero: use float32 or mixed_bfloat16. "
+                             f"{received('precision', self.precision)}")
+        if self.folds is not None:
+            check_int("folds", self.folds, minimum=2)
+            if self.seeds != self.folds:
+                raise ValueError(f"With `folds`, run (seed) i validates on fold i: `seeds` must "
+                                 f"equal `folds`. Received: folds={self.folds}, seeds={self.seeds}")
         if self.test_seed is not None:
             check_int("test_seed", self.test_seed, minimum=0)
         if self.test_seed == 0:
