@@ -594,14 +594,19 @@ def test_test_seed_zero_is_every_datasets_default_split():
         kgen.studies.Settings(flip_tta="yes")
 
 
-def test_a_variants_own_batch_size_survives_the_study_wide_one():
+def test_a_study_that_compares_batch_sizes_refuses_a_study_wide_one():
     from kgen.studies import runner
 
-    planned = runner.plan(kgen.studies.get("bn-batch-size"),
-                          kgen.studies.Settings(batch_size=32, limit=1000))
+    with pytest.raises(ValueError, match=r"compares batch sizes.*\[2, 8, 32, 256\].*"
+                                         r"Received: batch_size=32"):
+        runner.plan(kgen.studies.get("bn-batch-size"), kgen.studies.quick_settings())
+    planned = runner.plan(kgen.studies.get("bn-batch-size"), kgen.studies.Settings(limit=1000))
     assert [p.train.batch_size for p in planned] == [2, 2, 8, 8, 32, 32, 256, 256]
-    other = runner.plan(kgen.studies.get("bn-position"), kgen.studies.Settings(batch_size=32))
-    assert {p.train.batch_size for p in other} == {32}
+    # One variant with its own batch size (a speed recipe) still takes --batch-size.
+    recipe = kgen.studies.Study(name="r", variants=(kgen.studies.Variant(
+        name="r", preset="small-cnn", train={"batch_size": 512}),))
+    planned, = runner.plan(recipe, kgen.studies.Settings(batch_size=32))
+    assert planned.train.batch_size == 32
 
 
 def test_gradient_norms_refuse_float16():

@@ -95,6 +95,15 @@ def plan(study, settings):
     """Resolves every variant: any bad preset, field or value is reported here,
     before the first run starts (and before the data is loaded: a batch size
     above `settings.limit` cannot fit the training split)."""
+    compared = sorted({v.train["batch_size"] for v in study.variants if "batch_size" in v.train})
+    if settings.batch_size is not None and len(compared) > 1:
+        # Overriding would train every variant at one batch size while their
+        # names and summaries still say they differ.
+        raise ValueError(
+            f"study {study.name!r} compares batch sizes (its variants set {compared}): a "
+            "study-wide batch size (--batch-size, or --quick's) would give them all one. "
+            "Run it without those options (--limit and --epochs make it short). "
+            f"Received: batch_size={settings.batch_size}")
     planned = []
     for variant in study.variants:
         preset, model, train = resolve_variant(variant)
@@ -104,9 +113,7 @@ def plan(study, settings):
         train_overrides = {}
         if settings.epochs is not None:
             train_overrides["epochs"] = settings.epochs
-        # A variant that sets its own batch size is about it (the bn-batch-size
-        # study): the study-wide --batch-size (and --quick's) leaves it alone.
-        if settings.batch_size is not None and "batch_size" not in variant.train:
+        if settings.batch_size is not None:
             train_overrides["batch_size"] = settings.batch_size
         train = dataclasses.replace(train, **train_overrides)
         if settings.limit is not None and train.batch_size > settings.limit:

@@ -50,8 +50,8 @@ class Settings:
         seeds: runs per variant, with seeds 0 .. seeds - 1.
         width_scale: multiplies each variant's `width_multiplier`, so relative
             widths (ladder-9's doubling) survive a narrow quick run.
-        batch_size: overrides each preset's batch size when set (not a
-            variant's own `train` batch size: that variant is about it).
+        batch_size: overrides each variant's batch size when set (refused
+            for a study whose variants compare batch sizes).
         train_size: the synthetic dataset's train size (None: its default).
         data_seed: which draw of the synthetic dataset (None: its default, 0):
             another seed gives other images in every split, to replicate a
