@@ -290,6 +290,9 @@ def _add_run_options(parser, default_out):
     group.add_argument("--validation-split", type=_fraction, metavar="F",
                        help="fraction of each class of the train split held out for "
                             f"validation (default: 0.1; {QUICK['validation_split']} with --quick)")
+    group.add_argument("--label-noise", type=_fraction, metavar="F",
+                       help="replace this fraction of the training labels with another class "
+                            "(seeded, the same in every run; validation and test stay clean)")
     group.add_argument("--folds", type=_positive_int, metavar="K",
                        help="k-fold cross-validation: K runs per variant, run i validating on "
                             "fold i of the training images and training on the others "
@@ -485,6 +488,7 @@ def _settings(args):
         "tensorboard": args.tensorboard,
         "gradient_norms": args.gradient_norms,
         "folds": args.folds,
+        "label_noise": args.label_noise,
     }
     if args.folds and args.seeds is None:
         explicit["seeds"] = args.folds  # one run per fold

@@ -244,6 +244,26 @@ derive("lenet", "lenet-bn", "+ BatchNorm after every convolution and hidden dens
                                     "normalize_head": True},
        train={"learning_rate": 1.0})
 
+# The double-descent experiments' five-layer CNN (Nakkiran et al. 2019, "Deep
+# Double Descent", sec. 3): four 3x3 convolutions of widths k, 2k, 4k, 8k with
+# BatchNorm and ReLU, max pooling of sizes 1, 2, 2 and 8 after them (the last a
+# global max pool on 32x32 inputs), one dense layer; k = 64 here, and
+# `width_multiplier` = k / 64 gives the other widths. Adam at 1e-4 as there.
+register(Preset(
+    name="mcnn",
+    summary="Nakkiran et al.'s 5-layer CNN at k = 64: convs 64, 128, 256, 512 with BN, "
+            "global max pool, dense",
+    model=ModelConfig(
+        stages=(Stage(64, convs=1, downsample="none"), Stage(128, convs=1),
+                Stage(256, convs=1), Stage(512, convs=1, downsample="none")),
+        block_order="conv-norm-act",
+        normalization="batch",
+        head="max",
+        head_units=(),
+    ),
+    train=TrainConfig(optimizer="adam", learning_rate=1e-4, batch_size=128, epochs=4000),
+))
+
 # Page (2018), "How to train your ResNet": prep, layer1 + residual, layer2,
 # layer3 + residual, global max pool, logits scaled by 0.125.
 register(Preset(

@@ -65,3 +65,34 @@ def test_a_study_with_folds_trains_one_run_per_fold(tmp_path, capsys):
     rows = read_csv(tmp_path / "results.csv")
     assert len(rows) == 3 and all(row["val_accuracy"] is not None for row in rows)
     assert "3-fold cross-validation" in (tmp_path / "report.md").read_text()
+
+
+def test_label_noise_flips_that_fraction_of_training_labels_to_other_classes():
+    from kgen.studies.data import with_label_noise
+
+    data = load_limited("synthetic", limit=200, eval_limit=20)
+    noisy = with_label_noise(data, 0.25)
+    changed = noisy.y_train != data.y_train
+    assert changed.sum() == 50  # exactly the fraction, every one to another class
+    assert noisy.y_train.dtype == data.y_train.dtype
+    np.testing.assert_array_equal(noisy.y_val, data.y_val)
+    np.testing.assert_array_equal(noisy.y_test, data.y_test)
+    np.testing.assert_array_equal(with_label_noise(data, 0.25).y_train, noisy.y_train)
+    # Each wrong class is drawn uniformly from the other nine.
+    many = load_limited("synthetic", limit=5000, eval_limit=20)
+    flipped = with_label_noise(many, 0.9)
+    offsets = (flipped.y_train - many.y_train)[flipped.y_train != many.y_train] % 10
+    counts = np.bincount(offsets, minlength=10)
+    assert counts[0] == 0 and counts[1:].min() > 0.8 * counts[1:].mean()
+
+
+def test_a_study_with_label_noise_records_it(tmp_path, capsys):
+    code = kgen.cli.main(["study", "double-descent", "--only", "k1", "--label-noise", "0.2",
+                          "--limit", "64", "--eval-limit", "8", "--epochs", "1", "--batch-size",
+                          "32", "--seeds", "1", "--out", str(tmp_path)])
+    assert code == 0, capsys.readouterr().err
+    config = read_json(layout.run_dir(tmp_path, "k1", 0) / "config.json")
+    assert config["settings"]["label_noise"] == 0.2
+    assert "20% of the training labels replaced" in (tmp_path / "report.md").read_text()
+    with pytest.raises(ValueError, match="Received: label_noise=1.0"):
+        Settings(label_noise=1.0)

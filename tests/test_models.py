@@ -43,6 +43,8 @@ PARAMETER_COUNTS = {
     # variance), - the 22 biases of the convolutions a BatchNorm follows
     "lenet-bn": 137_768,
     "resnet9": 6_577_610,
+    # 1,728 + 73,728 + 294,912 + 1,179,648 (bias-free convs) + 4 x 960 BatchNorm + 5,130
+    "mcnn": 1_558_986,
     "resnet18-cifar": 11_179_978,
 }
 

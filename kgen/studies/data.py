@@ -97,3 +97,19 @@ def fold_of(data, folds, index):
         data, x_train=x_train, y_train=data.y_train[training],
         x_val=take_rows(data.x_train, validation), y_val=data.y_train[validation],
         mean=mean, std=std)
+
+
+def with_label_noise(data, fraction):
+    """`data` with `fraction` of its training labels replaced by another class,
+    drawn uniformly from the other classes (seed 0: the same images and labels
+    in every run of a study). Validation and test labels stay clean, so they
+    measure the true task (the label-noise setting of the double-descent
+    experiments, Nakkiran et al. 2019)."""
+    labels = np.array(data.y_train, copy=True)
+    count = round(fraction * len(labels))
+    rng = np.random.default_rng(SUBSET_SEED)
+    flipped = rng.choice(len(labels), size=count, replace=False)
+    # An offset of 1 .. classes-1 always gives another class, each equally likely.
+    offsets = rng.integers(1, data.num_classes, size=count)
+    labels[flipped] = (labels[flipped] + offsets) % data.num_classes
+    return dataclasses.replace(data, y_train=labels.astype(data.y_train.dtype))

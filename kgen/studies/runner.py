@@ -26,7 +26,7 @@ import kgen.models
 import kgen.precision
 import kgen.training
 from kgen.studies import executors, layout
-from kgen.studies.data import fold_of, load_limited
+from kgen.studies.data import fold_of, load_limited, with_label_noise
 from kgen.studies.files import (
     read_csv,
     read_json,
@@ -273,11 +273,12 @@ def load_dataset(settings):
     with `folds`, without a validation split (each run takes its fold:
     `data_for_run`)."""
     validation_split = 0.0 if settings.folds else settings.validation_split
-    return load_limited(settings.dataset, limit=settings.limit, eval_limit=settings.eval_limit,
+    data = load_limited(settings.dataset, limit=settings.limit, eval_limit=settings.eval_limit,
                         train_size=settings.train_size,
                         validation_split=validation_split, data_dir=settings.data_dir,
                         image_size=settings.image_size, data_seed=settings.data_seed,
                         test_seed=settings.test_seed, skip_bad=settings.skip_bad)
+    return with_label_noise(data, settings.label_noise) if settings.label_noise else data
 
 
 def data_for_run(data, settings, seed):

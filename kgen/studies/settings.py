@@ -32,12 +32,12 @@ DEFAULT_SEEDS = 3
 # the same run only when all of these agree (the seed is per run).
 RESULT_FIELDS = ("dataset", "epochs", "width_scale", "batch_size", "train_size", "limit",
                  "eval_limit", "validation_split", "image_size", "data_seed", "test_seed",
-                 "flip_tta", "precision", "folds")
+                 "flip_tta", "precision", "folds", "label_noise")
 # Result fields added after run folders were first written, with their defaults:
 # a run's config leaves them out while they hold the default, so the folders of
 # earlier studies (which lack them) still resume and are not refused as other runs.
 LATER_RESULT_FIELDS = {"test_seed": None, "flip_tta": False, "precision": "float32",
-                       "folds": None}
+                       "folds": None, "label_noise": 0.0}
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,9 @@ class Settings:
             trains on the others, so the validation accuracy's mean and spread
             over the runs are the cross-validation estimate. `seeds` must equal
             `folds`. None: one fixed validation split.
+        label_noise: the fraction of training labels replaced by another class
+            (seeded: the same in every run; validation and test labels stay
+            clean), the double-descent experiments' setting.
         image_size: resize a `folder:` dataset's images to this many pixels
             square (None: their own size).
         skip_bad: leave out a `folder:` dataset's unreadable images instead of
@@ -105,6 +108,7 @@ class Settings:
     flip_tta: bool = False
     precision: str = "float32"
     folds: int | None = None
+    label_noise: float = 0.0
     data_dir: str | None = None
     tensorboard: bool = False
     gradient_norms: bool = False
@@ -125,6 +129,8 @@ class Settings:
                 raise ValueError("`data_seed` chooses a draw of the synthetic dataset; "
                                  f"{received('dataset', self.dataset)}")
         check_precision(self.precision)
+        check_number("label_noise", self.label_noise, minimum=0.0, maximum=1.0,
+                     max_inclusive=False)
         if self.gradient_norms is True and self.precision == "mixed_float16":
             # Unscaled float16 backprop underflows below ~6e-8: exactly the
             # vanishing first-layer gradients the readout is for.
