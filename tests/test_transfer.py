@@ -1,0 +1,114 @@
+"""Transfer learning (`kgen.transfer`): a new head on a trained backbone,
+freezing with BatchNorm in inference mode, the two-phase fine-tune, class
+subsets for source and target tasks, and keras.applications weights from disk."""
+
+import keras
+import numpy as np
+import pytest
+
+import kgen.models
+import kgen.training
+from kgen import transfer
+from kgen.models import ModelConfig, Stage, TrainConfig, build_cnn
+from kgen.models.builder import HEAD_POOLING
+from kgen.studies.data import load_limited
+
+CONFIG = ModelConfig(stages=(Stage(4, convs=1), Stage(8, convs=1)), normalization="batch",
+                     head_units=(16,))
+
+
+def values(variables):
+    return [keras.ops.convert_to_numpy(v).copy() for v in variables]
+
+
+def test_the_pooling_layer_names_are_the_builders():
+    assert {pooling().name for pooling in HEAD_POOLING.values()} == set(transfer.POOLING_LAYERS)
+
+
+def test_a_new_head_shares_the_backbone_and_starts_at_chance():
+    source = build_cnn(CONFIG, num_classes=10)
+    model = transfer.with_new_head(source, 3)
+    assert model.output_shape == (None, 3)
+    # The backbone's variables are the source model's own, not copies; its head is gone.
+    source_ids = {id(v) for v in source.variables}
+    new = [v for v in model.variables if id(v) not in source_ids]
+    assert {v.path.split("/")[0] for v in new} == {transfer.CLASSIFIER}
+    assert "head0_dense" not in [layer.name for layer in model.layers]
+    logits = keras.ops.convert_to_numpy(model(np.zeros((2, 32, 32, 3), "uint8")))
+    np.testing.assert_array_equal(logits, 0.0)
+
+
+def test_a_frozen_backbone_keeps_its_weights_and_batchnorm_statistics():
+    data = load_limited("synthetic", limit=64, eval_limit=8)
+    model = transfer.with_new_head(build_cnn(CONFIG, num_classes=10), 10)
+    transfer.set_backbone_trainable(model, False)
+    assert [w.path for w in model.trainable_weights] == [
+        f"{transfer.CLASSIFIER}/kernel", f"{transfer.CLASSIFIER}/bias"]
+    backbone = [v for v in model.variables if not v.path.startswith(transfer.CLASSIFIER)]
+    before = values(backbone)
+    kgen.training.fit(model, data, TrainConfig(batch_size=32), epochs=1, verbose=0)
+    # Moving statistics included: a frozen BatchNorm runs in inference mode.
+    for old, new in zip(before, values(backbone), strict=True):
+        np.testing.assert_array_equal(old, new)
+    assert np.any(keras.ops.convert_to_numpy(model.get_layer(transfer.CLASSIFIER).kernel) != 0)
+
+
+def test_top_stages_unfreeze_only_the_last_stages():
+    model = transfer.with_new_head(build_cnn(CONFIG, num_classes=10), 4)
+    transfer.set_backbone_trainable(model, True, top_stages=1)
+    trainable = {w.path.split("/")[0] for w in model.trainable_weights}
+    assert trainable == {"stage1_block0_unit0_conv", "stage1_block0_unit0_batchnorm",
+                         transfer.CLASSIFIER}
+    with pytest.raises(ValueError, match="Received: top_stages=3"):
+        transfer.set_backbone_trainable(model, True, top_stages=3)
+
+
+def test_fine_tune_trains_the_head_then_the_whole_network():
+    data = load_limited("synthetic", limit=64, eval_limit=8)
+    model = transfer.with_new_head(build_cnn(CONFIG, num_classes=10), 10)
+    first_conv = model.get_layer("stage0_block0_unit0_conv").kernel
+    before = keras.ops.convert_to_numpy(first_conv).copy()
+    probe = transfer.fine_tune(model, data, TrainConfig(batch_size=32), head_epochs=2)
+    assert len(probe.head["loss"]) == 2 and probe.full == {}
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(first_conv), before)
+    result = transfer.fine_tune(model, data, TrainConfig(batch_size=32, learning_rate=1e-2),
+                                head_epochs=1, full_epochs=2, learning_rate_factor=0.1)
+    assert len(result.full["loss"]) == 2
+    assert result.full["learning_rate"][0] == pytest.approx(1e-3)
+    assert not np.array_equal(keras.ops.convert_to_numpy(first_conv), before)
+
+
+def test_class_subset_relabels_a_task_carved_from_a_dataset():
+    data = load_limited("synthetic", limit=200, eval_limit=50)
+    target = transfer.class_subset(data, [7, 2, 5], train_limit=30)
+    assert target.class_names == tuple(data.class_names[c] for c in (7, 2, 5))
+    assert len(target.x_train) == 30 and sorted(set(target.y_train.tolist())) == [0, 1, 2]
+    for split in ("val", "test"):
+        original = getattr(data, f"y_{split}")
+        kept = original[np.isin(original, [7, 2, 5])]
+        expected = np.array([{7: 0, 2: 1, 5: 2}[c] for c in kept])
+        np.testing.assert_array_equal(getattr(target, f"y_{split}"), expected)
+    with pytest.raises(ValueError, match="distinct"):
+        transfer.class_subset(data, [1, 1])
+
+
+def test_an_application_loads_its_weights_from_a_file(tmp_path):
+    # What a user with a downloaded notop weights file does, offline: here the
+    # file holds random weights saved a moment ago.
+    backbone = keras.applications.MobileNetV2(include_top=False, weights=None,
+                                              input_shape=(32, 32, 3), pooling="avg")
+    path = tmp_path / "mobilenet_v2_notop.weights.h5"
+    backbone.save_weights(path)
+    model = transfer.application_model("MobileNetV2", 3, input_shape=(32, 32, 3),
+                                       weights=str(path))
+    loaded = model.get_layer(backbone.name)
+    for theirs, ours in zip(values(backbone.weights), values(loaded.weights), strict=True):
+        np.testing.assert_array_equal(theirs, ours)
+    transfer.set_backbone_trainable(model, False)
+    assert {w.path.split("/")[0] for w in model.trainable_weights} == {transfer.CLASSIFIER}
+    # No Lambda layer: the model saves and loads in safe mode.
+    model.save(tmp_path / "model.keras")
+    restored = kgen.models.load_model(tmp_path / "model.keras")
+    images = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3), dtype="uint8")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(restored(images)),
+                               keras.ops.convert_to_numpy(model(images)), rtol=1e-5, atol=1e-5)
