@@ -112,3 +112,27 @@ def test_an_application_loads_its_weights_from_a_file(tmp_path):
     images = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3), dtype="uint8")
     np.testing.assert_allclose(keras.ops.convert_to_numpy(restored(images)),
                                keras.ops.convert_to_numpy(model(images)), rtol=1e-5, atol=1e-5)
+
+
+def test_transfer_recipe_compares_the_three_arms_and_reuses_its_backbone(tmp_path, capsys):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "recipes" / "teaching" / "transfer.py"
+    spec = importlib.util.spec_from_file_location("transfer_recipe", path)
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    argv = ["--dataset", "synthetic", "--limit", "300", "--target-images", "40",
+            "--pretrain-epochs", "1", "--pretrain-batch-size", "32", "--epochs", "2",
+            "--seeds", "2", "--width-scale", "0.125", "--batch-size", "16", "--out", str(tmp_path)]
+    assert recipe.main(argv) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert list(results["arms"]) == ["scratch", "probe", "fine-tune"]
+    assert all(len(arm["test_accuracy"]) == 2 for arm in results["arms"].values())
+    assert results["command"].startswith("python recipes/teaching/transfer.py --dataset synthetic")
+    assert not set(results["source_classes"]) & set(results["target_classes"])
+    capsys.readouterr()
+    assert recipe.main(argv) == 0
+    assert "kept from an earlier run" in capsys.readouterr().out
+    assert recipe.main([*argv[:-2], "--source-classes", "0,1,5", "--out", str(tmp_path)]) == 2
