@@ -1,0 +1,305 @@
+"""Writes docs/results-lessons.md: the lessons' studies measured on real
+CIFAR-10 images at CPU scale, from their files.
+
+Usage, from the repository root:
+
+    python benchmarks/lesson_studies.py --run penalties [--data DIR] [--backend tensorflow]
+    python benchmarks/lesson_studies.py --import penalties=runs/lessons-penalties
+    python benchmarks/lesson_studies.py            # rebuild the page from docs/results/
+
+`--run NAME` runs the study as a user types it (the command on the page) and
+`--import NAME=DIR` takes a folder that command already filled (a study run by
+hand with exactly that command, resumed or not). Either way the small result
+files (results.csv, results.json, report.md, the PNGs; not the checkpoints) go
+to docs/results/lessons-NAME/ with a run.json holding the command, the dates of
+the runs, their commits, the backend and the machine, and the page is generated
+from those files: the tables are the study reports' own (`kgen report`), so no
+figure on the page is typed by hand. The reading under each table was written
+after the run, from the table.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from kgen.bench import machine_info  # noqa: E402
+from kgen.studies.files import read_json  # noqa: E402
+from kgen.studies.report import write_report  # noqa: E402
+
+SHARED_CIFAR10 = ROOT.parent / "shared" / "data" / "cifar10-jpeg" / "train"
+RESULTS = ROOT / "docs" / "results"
+PAGE = ROOT / "docs" / "results-lessons.md"
+COPIED = ("results.csv", "results.json", "report.md", "learning_curves.png", "accuracy_gap.png",
+          "gradient_norms.png")
+TRANSFER = ROOT / "benchmarks" / "measurements" / "2026-12-06-transfer-cifar10-split.json"
+# The report sections a page section shows, by their first line (the kernel
+# table only for the study about penalties: every run records it).
+SECTIONS = ("| # | Variant | Change", "Gradient norms")
+PENALTY_SECTIONS = (*SECTIONS, "Trained kernels")
+
+# The settings of each study: chosen for a 2-core machine before its runs, the
+# same for every variant (the folder loader's 10% test split, 5,000 images,
+# never used to choose anything).
+STUDIES = {
+    "penalties": {
+        "options": ["--limit", "10000", "--epochs", "20", "--seeds", "3"],
+        "why": "hust-cnn (the overfitting study's network) on 10,000 training images, "
+               "20 epochs, the preset's batch 32; 3 seeds",
+        "reading": (
+            "Near zero means below 1% of the largest magnitude in the weight's own "
+            "kernel. With plain SGD (the `sgd-` rows) the course's contrast holds: L1 raises the "
+            "share of near-zero weights and L2 does not, while both lower the largest "
+            "unit norm. Under Adam (the preset's optimizer) L2 zeroes as many weights as "
+            "L1 or more: Adam divides each weight's step by its gradient's running size, "
+            "so on the many weights the data barely moves the penalty's steps are about "
+            "the learning rate whatever its form. MaxNorm holds every unit at exactly "
+            "its cap. None of the penalties, at these strengths, closes the train-val "
+            "gap of this small network in 20 epochs; read the p column before reading a "
+            "change of accuracy."),
+    },
+    "bn-position": {
+        "options": ["--limit", "10000", "--epochs", "15", "--seeds", "3"],
+        "why": "small-cnn (the normalization study's network) on 10,000 training images, "
+               "15 epochs, the preset's batch 256; 3 seeds",
+        "reading": (
+            "Both placements beat no normalization. Here BatchNorm after the ReLU (the "
+            "course ladder's order) is ahead of BatchNorm before it (the original "
+            "paper's), with a larger train-val gap: it fits the training set faster."),
+    },
+    "bn-batch-size": {
+        "options": ["--limit", "5000", "--epochs", "10", "--seeds", "2"],
+        "why": "small-cnn on 5,000 training images, 10 epochs, Adam at 1e-3 at every batch "
+               "size (so small batches also take more steps); 2 seeds",
+        "reading": (
+            "Compare each GroupNorm row with the BatchNorm row of its batch size (the "
+            "`vs` column). At batch 2 GroupNorm is well ahead: BatchNorm's statistics "
+            "from two images are noisy and differ from the moving averages it uses at "
+            "inference. From batch 8 up BatchNorm is level with GroupNorm or ahead. "
+            "Across batch sizes both fall at 256, where 10 epochs are only 200 steps."),
+    },
+    "normalization": {
+        "options": ["--only", "none,batch,weight,weight-mean-only", "--limit", "10000",
+                    "--epochs", "15", "--seeds", "3"],
+        "why": "small-cnn on 10,000 training images, 15 epochs, batch 256; the variants "
+               "the weight-norm question needs; 3 seeds",
+        "reading": (
+            "Weight normalization alone against weight normalization with mean-only "
+            "BatchNorm (the slide's remark, Salimans and Kingma sec. 2.2), beside no "
+            "normalization and full BatchNorm."),
+    },
+    "sigmoid-depth": {
+        "options": ["--gradient-norms", "--limit", "5000", "--epochs", "10", "--seeds", "2"],
+        "why": "the training study's plain CNN (widths 32, 64, 128, flatten, dense 256, "
+               "inputs in [0, 1], Adam 1e-3) with 3 to 12 convolutions, on 5,000 "
+               "training images, 10 epochs; 2 seeds; gradient norms recorded",
+        "reading": (
+            "The gradient table is the lesson's explanation: with sigmoid the first "
+            "layer's gradient is a small fraction of the classifier's and the fraction "
+            "shrinks with every layer added, with ReLU it does not. The accuracy table "
+            "is its consequence: the deeper sigmoid networks stay at chance (10%) even "
+            "with Adam, which rescales small gradients; ReLU trains at every depth."),
+    },
+    "double-descent": {
+        "options": ["--only", "k1,k2,k3,k4,k6,k8,k12,k16", "--label-noise", "0.2",
+                    "--limit", "2000", "--epochs", "100", "--seeds", "1"],
+        "why": "Nakkiran et al.'s mCNN at widths k = 1 to 16 on 2,000 training images "
+               "with 20% of their labels replaced, 100 epochs, Adam 1e-3, batch 128; one "
+               "seed (the binomial error is stated below)",
+        "reading": (
+            "Read the test accuracy down the rows, in order of width, beside the train "
+            "accuracy: the interpolation threshold is the narrowest width whose train "
+            "accuracy reaches the share of clean labels (80%) and beyond."),
+    },
+    "training": {
+        "options": ["--limit", "5000", "--epochs", "10", "--seeds", "1"],
+        "why": "the training study's variants on 5,000 training images, 10 epochs, "
+               "Adam 1e-3, batch 256; one seed (the binomial error is stated below)",
+        "reading": (
+            "Each row changes one thing against the row in its `vs` column. The sigmoid "
+            "network does not train in 10 epochs; ReLU does; the input scaling, "
+            "BatchNorm, initialization, activation, skip and decay rows are measured "
+            "against the variant they modify."),
+    },
+}
+
+
+def user_command(name, data, backend):
+    return ["kgen", "study", name, "--dataset", f"folder:{data}", *STUDIES[name]["options"],
+            "--backend", backend, "--out", f"runs/lessons-{name}"]
+
+
+def shown(command):
+    return " ".join(part.replace(str(ROOT.parent), "..") for part in command)
+
+
+def record(name, out_dir, command, wall_seconds=None, load_before=None):
+    """Copies the study's small files to docs/results/lessons-NAME/ with run.json."""
+    out_dir = Path(out_dir)
+    write_report(out_dir)  # with the kgen of this commit, from the study's files
+    results = read_json(out_dir / "results.json")
+    runs = results["runs"]
+    target = RESULTS / f"lessons-{name}"
+    target.mkdir(parents=True, exist_ok=True)
+    for file_name in COPIED:
+        if (out_dir / file_name).exists():
+            shutil.copyfile(out_dir / file_name, target / file_name)
+    finished = sorted(run["finished_at"] for run in runs if run.get("finished_at"))
+    (target / "run.json").write_text(json.dumps({
+        "command": shown(command),
+        "why": STUDIES[name]["why"],
+        "runs": len(runs),
+        "first_finished": finished[0] if finished else None,
+        "last_finished": finished[-1] if finished else None,
+        "commits": sorted({(run.get("git_commit") or "?")[:10] for run in runs}),
+        "backend": runs[0].get("backend") if runs else None,
+        "versions": runs[0].get("versions", {}) if runs else {},
+        "wall_seconds": wall_seconds,
+        "load_before": load_before,
+        "machine": machine_info(),
+    }, indent=1))
+
+
+def run_study(name, data, backend):
+    command = user_command(name, data, backend)
+    load_before, start = os.getloadavg(), time.monotonic()
+    completed = subprocess.run(command, cwd=ROOT)
+    if completed.returncode != 0:
+        raise SystemExit(f"{shown(command)} failed ({completed.returncode})")
+    record(name, ROOT / command[-1], command, time.monotonic() - start, load_before)
+
+
+def report_sections(report_text, sections=SECTIONS):
+    """The report's tables this page shows (`sections`), each with its lines."""
+    lines = report_text.splitlines()
+    chosen = []
+    for index, line in enumerate(lines):
+        if line.startswith(sections):
+            end = index + 1
+            while end < len(lines) and (lines[end].strip() == "" and end == index + 1
+                                        or lines[end].startswith("|")):
+                end += 1
+            chosen += lines[index:end] + [""]
+    return chosen
+
+
+def study_section(name):
+    folder = RESULTS / f"lessons-{name}"
+    run = json.loads((folder / "run.json").read_text())
+    results = read_json(folder / "results.json")
+    test_size = next((v["test_size"] for v in results["variants"] if v.get("test_size")), None)
+    versions = ", ".join(f"{k} {v}" for k, v in run["versions"].items())
+    machine = run["machine"]
+    lines = [f"## {name}", "", "```bash", run["command"], "```", "",
+             f"- Scale: {run['why']}.",
+             f"- Runs: {run['runs']}, finished {run['first_finished']} to "
+             f"{run['last_finished']}; kgen commit{'s' if len(run['commits']) > 1 else ''} "
+             f"{', '.join(f'`{c}`' for c in run['commits'])}; backend {run['backend']}; "
+             f"{versions}.",
+             f"- Machine: {machine.get('cpu')}, {machine.get('cpu_count')} cores, "
+             f"{machine.get('memory_gib')} GiB, no GPU; other studies and tests ran beside "
+             "these runs, so their times are not measurements.",
+             ]
+    if test_size:
+        lines.append(f"- Test split: {test_size:,} images (10% of each class, never trained "
+                     "on); one test accuracy p has a binomial standard error of "
+                     f"sqrt(p (1 - p) / n), {100 * (0.25 / test_size) ** 0.5:.1f} points at "
+                     "most.")
+    lines += [f"- Files: [`docs/results/lessons-{name}/`](results/lessons-{name}/) "
+              f"([report](results/lessons-{name}/report.md)).", ""]
+    lines += report_sections((folder / "report.md").read_text(),
+                             PENALTY_SECTIONS if name == "penalties" else SECTIONS)
+    lines += [f"**Reading.** {STUDIES[name]['reading']}", ""]
+    for figure, title in (("gradient_norms.png", "Gradient norms by depth"),
+                          ("accuracy_gap.png", "Accuracy and gap")):
+        if (folder / figure).exists():
+            lines += [f"![{title}](results/lessons-{name}/{figure})", ""]
+    return lines
+
+
+def transfer_section():
+    if not TRANSFER.exists():
+        return []
+    result = json.loads(TRANSFER.read_text())
+    size = result["target_test_images"]
+    lines = ["## transfer", "", "```bash", result["command"], "```", "",
+             f"- Source task: {', '.join(result['source_classes'])} (all their training "
+             f"images); test accuracy of the pretrained network on them "
+             f"{100 * result['source_test_accuracy']:.1f}%.",
+             f"- Target task: {', '.join(result['target_classes'])}, "
+             f"{result['settings']['target_images']:,} training images, {size:,} test "
+             f"images; {result['settings']['epochs']} epochs per arm, "
+             f"{result['settings']['seeds']} seeds; backend {result['backend']}; "
+             + ", ".join(f"{k} {v}" for k, v in result["versions"].items()) + ".",
+             f"- One test accuracy's binomial standard error: at most "
+             f"{100 * (0.25 / size) ** 0.5:.1f} points.",
+             f"- File: [`benchmarks/measurements/{TRANSFER.name}`]"
+             f"(../benchmarks/measurements/{TRANSFER.name}).", "",
+             "| Arm | Test accuracy % (mean ± std over seeds) | Per seed |", "|---|---:|---|"]
+    for arm, figures in result["arms"].items():
+        lines.append(f"| {arm} | {100 * figures['mean']:.1f} ± {100 * figures['std']:.1f} "
+                     f"| {', '.join(f'{100 * v:.1f}' for v in figures['test_accuracy'])} |")
+    lines += ["", "**Reading.** Features learnt on five other classes are worth more than "
+              "training the same network on the 1,000 target images: both transfer arms "
+              "are well ahead of the network trained from scratch, by many binomial "
+              "errors. Fine-tuning the whole network after the head adds little over the "
+              "linear probe here; compare the gap with the seeds' spread.", ""]
+    return lines
+
+
+def write_page():
+    done = [name for name in STUDIES if (RESULTS / f"lessons-{name}" / "run.json").exists()]
+    missing = [name for name in STUDIES if name not in done]
+    lines = [
+        "# The lessons' studies on real CIFAR-10, at CPU scale",
+        "",
+        "Generated by `python benchmarks/lesson_studies.py` from the files under",
+        "`docs/results/lessons-*/` and `benchmarks/measurements/`; the tables are the",
+        "study reports' own, so no number in a table was typed by hand. Data: the 50,000",
+        "CIFAR-10 training images as JPEG class folders; the folder loader holds 10% of",
+        "each class out as the test split and each study holds 10% of the rest out for",
+        "validation (`--limit` then keeps a seeded, stratified subset of the training",
+        "images). The settings were fixed before the runs; nothing was tuned on these",
+        "test images. Accuracies: mean ± sample standard deviation over seeds; `p` is",
+        "Welch's t-test on the per-seed validation accuracies against the `vs` variant",
+        "(with two or three seeds it detects only large changes).",
+        "",
+    ]
+    if missing:
+        lines += [f"Not recorded yet: {', '.join(missing)}.", ""]
+    for name in done:
+        lines += study_section(name)
+    lines += transfer_section()
+    PAGE.write_text("\n".join(lines))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", default=None, help="study names, comma-separated")
+    parser.add_argument("--import", dest="imports", action="append", default=[],
+                        metavar="NAME=DIR", help="a folder the study's command filled")
+    parser.add_argument("--data", default=str(SHARED_CIFAR10))
+    parser.add_argument("--backend", default="tensorflow")
+    args = parser.parse_args()
+    for item in args.imports:
+        name, _, folder = item.partition("=")
+        if name not in STUDIES or not folder:
+            raise SystemExit(f"--import NAME=DIR with NAME in {', '.join(STUDIES)}; got {item!r}")
+        record(name, folder, user_command(name, args.data, args.backend))
+    for name in (args.run.split(",") if args.run else []):
+        if name not in STUDIES:
+            raise SystemExit(f"unknown study {name!r}; choose from {', '.join(STUDIES)}")
+        run_study(name, args.data, args.backend)
+    write_page()
+    print(f"wrote {PAGE.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
