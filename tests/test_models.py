@@ -353,7 +353,8 @@ def test_unknown_preset_suggests_names():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"width": 0}, "width"), ({"convs": 0}, "convs"), ({"downsample": "avgpool"}, "downsample"),
+    ({"width": 0}, "width"), ({"convs": 0}, "convs"), ({"downsample": "avg"}, "downsample"),
+    ({"kernel_size": 0}, "kernel_size"),
     ({"dropout": 1.0}, "dropout"),
 ])
 def test_stage_rejects_bad_arguments(kwargs, match):
