@@ -433,6 +433,8 @@ def plot_gradient_norms(path, study, runs):
     after the first epoch and after the last, one panel per variant; the
     geometric mean over seeds."""
     plt = pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     names = [v.name for v in study.variants
              if any(run.get("gradient_norms") for run in runs.get(v.name, []))]
     columns = min(4, len(names))
@@ -458,6 +460,7 @@ def plot_gradient_norms(path, study, runs):
         axis.set_yscale("log")
         axis.set_title(name, fontsize=10)
         axis.set_xlabel("kernel depth (0 = first)")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.grid(alpha=0.3)
     for axis in axes[:, 0]:
         axis.set_ylabel("gradient norm")
