@@ -63,7 +63,8 @@ STUDIES = {
             "the learning rate whatever its form. MaxNorm holds every unit at exactly "
             "its cap. None of the penalties, at these strengths, closes the train-val "
             "gap of this small network in 20 epochs; read the p column before reading a "
-            "change of accuracy."),
+            "change of accuracy. (`sgd-none` against `none` compares the optimizers at "
+            "their settings, not a penalty.)"),
     },
     "bn-position": {
         "options": ["--limit", "10000", "--epochs", "15", "--seeds", "3"],
