@@ -256,7 +256,8 @@ def transfer_section():
              f"- Target task: {', '.join(result['target_classes'])}, "
              f"{result['settings']['target_images']:,} training images, {size:,} test "
              f"images; {result['settings']['epochs']} epochs per arm, "
-             f"{result['settings']['seeds']} seeds; backend {result['backend']}; "
+             f"{result['settings']['seeds']} seeds; kgen commit `{result.get('commit')}`; "
+             f"backend {result['backend']}; "
              + ", ".join(f"{k} {v}" for k, v in result["versions"].items()) + ".",
              f"- One test accuracy's binomial standard error: at most "
              f"{100 * (0.25 / size) ** 0.5:.1f} points.",

@@ -94,6 +94,7 @@ def run(args, argv):
 
     from kgen import models, training, transfer
     from kgen.studies import load_limited
+    from kgen.studies.runner import git_commit
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -158,6 +159,7 @@ def run(args, argv):
           f"±{100 * error:.1f} points)")
     (out / "results.json").write_text(json.dumps({
         "command": "python recipes/teaching/transfer.py " + " ".join(argv),
+        "commit": git_commit(),
         "backend": keras.backend.backend(), "versions": kgen.backend.versions(
             keras.backend.backend()),
         "source_classes": list(source.class_names), "target_classes": list(target.class_names),
