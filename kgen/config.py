@@ -220,10 +220,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, fields):
         """The config `to_dict` (or its JSON) describes."""
-        if not isinstance(fields, dict):
-            raise TypeError(f"A ModelConfig is read from a dict of its fields. "
-                            f"{received('fields', fields)}")
-        return from_fields(cls, fields, "model field")
+        return config_from_dict(cls, fields, "model field")
 
 
 @dataclass(frozen=True)
@@ -322,10 +319,8 @@ class MLPConfig:
 
     @classmethod
     def from_dict(cls, fields):
-        if not isinstance(fields, dict):
-            raise TypeError(f"An MLPConfig is read from a dict of its fields. "
-                            f"{received('fields', fields)}")
-        return from_fields(cls, fields, "MLP field")
+        """The config `to_dict` (or its JSON) describes."""
+        return config_from_dict(cls, fields, "MLP field")
 
 
 def replace_fields(config, overrides, what):
@@ -338,6 +333,15 @@ def replace_fields(config, overrides, what):
         if key not in names:
             check_choice(f"{what} override", key, names)
     return dataclasses.replace(config, **overrides)
+
+
+def config_from_dict(config_class, fields, what):
+    """`from_fields` for a whole config read back from its `to_dict` (or JSON):
+    `fields` must be a dict."""
+    if not isinstance(fields, dict):
+        raise TypeError(f"A {config_class.__name__} is read from a dict of its fields. "
+                        f"{received('fields', fields)}")
+    return from_fields(config_class, fields, what)
 
 
 def from_fields(config_class, fields, what):
