@@ -181,6 +181,23 @@ register(Preset(
     train=TrainConfig(optimizer="adam", learning_rate=1e-3, batch_size=32, epochs=30),
 ))
 
+# The CNN-training lesson's "2 convs + MLP", trained on MNIST and then on
+# CIFAR-10 to show that what fits digits does not fit photos: keras.io's "Simple
+# MNIST convnet" (two 3x3 convs, 32 and 64, ReLU, 2x2 max pooling), with a dense
+# 128 hidden layer for the MLP; Keras' default Glorot init and Adam at 1e-3.
+register(Preset(
+    name="two-conv",
+    summary="Conv32-Conv64 (3x3, ReLU, MaxPool each), flatten, dense 128 (the "
+            "CNN-training lesson's 2-conv + MLP network, for MNIST vs CIFAR-10)",
+    model=ModelConfig(
+        stages=(Stage(32, convs=1), Stage(64, convs=1)),
+        head="flatten",
+        head_units=(128,),
+        initializer="glorot_uniform",
+    ),
+    train=TrainConfig(optimizer="adam", learning_rate=1e-3, batch_size=128, epochs=10),
+))
+
 register(Preset(
     name="vgg16-cifar",
     summary="VGG-16 with BatchNorm for 32x32 inputs (13 convs, 512-unit head)",

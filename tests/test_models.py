@@ -36,6 +36,8 @@ PARAMETER_COUNTS = {
     "ladder-9": 9_948_810,
     "small-cnn": 24_234,
     "hust-cnn": 156_074,  # 448 + 4,640 + 18,496 (convs) + 131,200 (4x4x64 -> 128) + 1,290
+    # 896 + 18,496 (convs) + 524,416 (8x8x64 -> 128) + 1,290
+    "two-conv": 545_098,
     "vgg16-cifar": 14_995_146,
     "vgg16": 33_638_218,  # at 32x32: the last stage pools to 1x1x512 before the 4096-unit layers
     "lenet": 136_886,  # 456 + 2,416 (5x5 convs) + 123,000 (8x8x16 -> 120) + 10,164 + 850

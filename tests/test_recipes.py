@@ -2,6 +2,7 @@
 backend, through the study runner; each ladder recipe's trick, applied to the
 previous rung, is exactly the rung's preset."""
 
+import json
 import runpy
 import sys
 from pathlib import Path
@@ -99,3 +100,47 @@ def test_study_recipe_refuses_an_unknown_variant(monkeypatch, capsys, tmp_path):
                               monkeypatch, capsys)
     assert code == 2 and "gruop" in err and "group" in err
     assert not tmp_path.joinpath("runs").exists()
+
+
+def test_mnist_vs_cifar10_trains_one_network_on_both(tmp_path, monkeypatch, capsys):
+    # A tiny mnist.npz (Keras' layout) where the loader looks, so the recipe's
+    # default easy dataset is read as a user's would be; synthetic photos as the hard one.
+    import hashlib
+
+    import numpy as np
+
+    from kgen.data import mnist
+
+    rng = np.random.default_rng(0)
+    labels = np.tile(np.arange(10, dtype=np.uint8), 12)
+    npz = tmp_path / "data" / "mnist.npz"
+    npz.parent.mkdir()
+    np.savez(npz, x_train=rng.integers(0, 256, (120, 28, 28), dtype=np.uint8), y_train=labels,
+             x_test=rng.integers(0, 256, (40, 28, 28), dtype=np.uint8), y_test=labels[:40])
+    monkeypatch.setattr(mnist, "MNIST_SHA256", hashlib.sha256(npz.read_bytes()).hexdigest())
+    monkeypatch.setenv("KGEN_DATA", str(npz.parent))
+    out = tmp_path / "out"
+    code, printed, err = run_recipe(
+        RECIPES / "teaching" / "mnist_vs_cifar10.py",
+        ["--hard", "synthetic", "--limit", "96", "--epochs", "1", "--batch-size", "32", "--seeds", "2",
+         "--out", str(out)],
+        monkeypatch, capsys)
+    assert code == 0, err
+    configs = {role: read_json(out / role / "runs" / "two-conv" / "seed-0" / "config.json")
+               for role in ("easy", "hard")}
+    assert configs["easy"]["dataset"]["name"] == "mnist"
+    assert configs["hard"]["dataset"]["name"] == "synthetic"
+    preset = json.loads(json.dumps(kgen.models.get("two-conv").model.to_dict()))
+    assert configs["easy"]["model"] == configs["hard"]["model"] == preset  # the same network
+    assert configs["easy"]["train"] == configs["hard"]["train"]
+    for role, dataset in (("easy", "mnist"), ("hard", "synthetic")):
+        results = [read_json(out / role / "runs" / "two-conv" / f"seed-{seed}" / "result.json")
+                   for seed in (0, 1)]
+        test = [100 * r["test_accuracy"] for r in results]
+        row = next(line for line in printed.splitlines() if line.startswith(f"| {role}: {dataset} |"))
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert cells[1] == "96" and cells[4] == f"{configs[role]['dataset']['test']:,}"
+        mean = sum(test) / 2
+        std = (sum((t - mean) ** 2 for t in test)) ** 0.5  # two values: n - 1 = 1
+        assert cells[3] == f"{mean:.1f} ± {std:.1f}"
+        assert (out / role / "report.md").exists()  # `kgen report` reads each half
