@@ -4,6 +4,7 @@
     kgen study normalization --seeds 5 --backend jax
     kgen study --file my_study.toml
     kgen train ladder-5 --set l2=1e-4 --epochs 20
+    kgen transfer --dataset folder:data/cifar10 --target-images 1000
     kgen report runs/ladder
     kgen list
 
@@ -189,6 +190,18 @@ def build_parser():
     _add_run_options(train, default_out="runs/train-PRESET")
     train.set_defaults(handler=_train)
 
+    transfer = commands.add_parser(
+        "transfer", help="from scratch vs linear probe vs fine-tune on a small target task",
+        description="Pretrain a backbone (on other classes of the dataset, on another "
+                    "dataset, or take a kgen .keras file), then train the target task three "
+                    "ways for every seed: from scratch, as a linear probe on the frozen "
+                    "backbone, and fine-tuned (head first, then all of it at a tenth of the "
+                    "learning rate); print and save (results.json) the test accuracies "
+                    "(docs/transfer.md).",
+    )
+    add_transfer_options(transfer)
+    transfer.set_defaults(handler=_transfer)
+
     report = commands.add_parser(
         "report", help="rebuild a study's report from its files (no training, no Keras)",
         description="Rebuild results.csv, results.json, report.md and the plots of a study "
@@ -324,6 +337,91 @@ def _add_run_options(parser, default_out):
     group.add_argument("--eval-limit", type=_positive_int, metavar="N",
                        help="score on a stratified N of the validation and test images only "
                             "(smoke runs; the report states the sizes used)")
+
+
+def add_transfer_options(parser, default_dataset="synthetic", default_out="runs/transfer"):
+    """`kgen transfer`'s options on `parser` (its recipe has the same)."""
+    from kgen.studies.transfer import TransferSettings
+
+    defaults = TransferSettings()
+    parser.add_argument("--backend", choices=BACKENDS,
+                        help="Keras backend (default: $KERAS_BACKEND, else tensorflow)")
+    parser.add_argument("--dataset", default=default_dataset,
+                        help=f"the target task's dataset (default: {default_dataset})")
+    parser.add_argument("--target-classes", type=_class_list, metavar="LIST",
+                        help="the target task's classes, e.g. 5,6,7,8,9 (default: 5-9 when "
+                             "the source is carved from the dataset, else all)")
+    parser.add_argument("--target-images", type=_positive_int, default=defaults.target_images,
+                        metavar="N", help="training images of the target task (default: "
+                                          f"{defaults.target_images})")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--source-classes", type=_class_list, metavar="LIST",
+                        help="pretrain on these classes of the dataset (default: 0,1,2,3,4)")
+    source.add_argument("--source-dataset", metavar="NAME",
+                        help="pretrain on all classes of this dataset instead (e.g. cifar100)")
+    source.add_argument("--backbone", metavar="FILE",
+                        help="a kgen .keras model to transfer from instead of pretraining")
+    parser.add_argument("--preset", default=defaults.preset,
+                        help=f"the pretrained network (default: {defaults.preset})")
+    parser.add_argument("--width-scale", type=_positive_float, default=defaults.width_scale,
+                        help=f"of the preset's widths (default: {defaults.width_scale})")
+    parser.add_argument("--pretrain-epochs", type=_positive_int,
+                        default=defaults.pretrain_epochs, metavar="N")
+    parser.add_argument("--pretrain-batch-size", type=_positive_int, metavar="N",
+                        help="of the pretraining (default: the preset's)")
+    parser.add_argument("--epochs", type=_positive_int, default=defaults.epochs, metavar="N",
+                        help="of each arm (at least 2; the fine-tune trains the head for "
+                             f"half of them; default: {defaults.epochs})")
+    parser.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size,
+                        metavar="N", help=f"of each arm (default: {defaults.batch_size})")
+    parser.add_argument("--seeds", type=_positive_int, default=defaults.seeds, metavar="N")
+    parser.add_argument("--limit", type=_positive_int, metavar="N",
+                        help="training images loaded from the dataset (default: all)")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="where dataset archives are looked for (default: $KGEN_DATA, "
+                             "else ~/.keras/datasets)")
+    parser.add_argument("--out", default=default_out, metavar="DIR",
+                        help="backbone.keras and results.json go here; a later run with the "
+                             f"same pretraining reuses the backbone (default: {default_out})")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show the backend's start-up messages")
+
+
+def transfer_settings(args):
+    """The `kgen.transfer.TransferSettings` of `kgen transfer`'s parsed options."""
+    from kgen.studies.transfer import TransferSettings
+
+    return TransferSettings(
+        dataset=args.dataset, target_classes=args.target_classes,
+        target_images=args.target_images, source_classes=args.source_classes,
+        source_dataset=args.source_dataset, backbone=args.backbone, preset=args.preset,
+        width_scale=args.width_scale, pretrain_epochs=args.pretrain_epochs,
+        pretrain_batch_size=args.pretrain_batch_size, epochs=args.epochs,
+        batch_size=args.batch_size, seeds=args.seeds, limit=args.limit, data_dir=args.data_dir)
+
+
+def run_transfer(args, command):
+    """`kgen transfer` (and its recipe): the settings are checked before the
+    backend starts; `command` is recorded in results.json."""
+    settings = transfer_settings(args)
+    _select_backend(args.backend, args.verbose)
+    from kgen.studies.transfer import compare
+
+    compare(settings, args.out, command=command)
+    return 0
+
+
+def _transfer(args):
+    return run_transfer(args, "kgen " + " ".join(sys.argv[1:]))
+
+
+def _class_list(text):
+    try:
+        classes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected class indices separated by commas, e.g. 5,6,7; got {text!r}") from None
+    return classes
 
 
 def _number_type(kind, description, minimum, strict=False, below=None):

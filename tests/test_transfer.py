@@ -132,7 +132,51 @@ def test_transfer_recipe_compares_the_three_arms_and_reuses_its_backbone(tmp_pat
     assert all(len(arm["test_accuracy"]) == 2 for arm in results["arms"].values())
     assert results["command"].startswith("python recipes/teaching/transfer.py --dataset synthetic")
     assert not set(results["source_classes"]) & set(results["target_classes"])
+    record = json.loads((tmp_path / "backbone.json").read_text())
+    assert record["source_classes"] == [0, 1, 2, 3, 4] and record["pretrain_epochs"] == 1
     capsys.readouterr()
     assert recipe.main(argv) == 0
-    assert "kept from an earlier run" in capsys.readouterr().out
+    assert "pretrained by an earlier run, same settings" in capsys.readouterr().out
+    # A backbone pretrained otherwise is refused, not reused, and left as it was.
+    backbone = (tmp_path / "backbone.keras").read_bytes()
+    assert recipe.main([*argv[:-2], "--pretrain-epochs", "2", "--out", str(tmp_path)]) == 2
+    assert "pretrained with other settings" in capsys.readouterr().err
+    assert (tmp_path / "backbone.keras").read_bytes() == backbone
     assert recipe.main([*argv[:-2], "--source-classes", "0,1,5", "--out", str(tmp_path)]) == 2
+    assert "source and target classes must differ" in capsys.readouterr().err
+
+
+def test_kgen_transfer_takes_a_backbone_file(tmp_path, capsys):
+    import json
+
+    import kgen.cli
+
+    # A kgen .keras model of the user's: the scratch arm rebuilds its config.
+    backbone = kgen.models.create("small-cnn", width_multiplier=0.25, num_classes=10)
+    backbone.save(tmp_path / "mine.keras")
+    out = tmp_path / "out"
+    argv = ["transfer", "--dataset", "synthetic", "--limit", "200", "--backbone",
+            str(tmp_path / "mine.keras"), "--target-classes", "0,1,2", "--target-images", "30",
+            "--epochs", "2", "--seeds", "1", "--batch-size", "16", "--out", str(out)]
+    assert kgen.cli.main(argv) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["command"].startswith("kgen ") and results["backbone"].endswith("mine.keras")
+    assert len(results["target_classes"]) == 3 and not (out / "backbone.keras").exists()
+    assert "| probe |" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["--target-classes", "1,1"], "target_classes"),
+    (["--target-classes", "a,b"], "class indices"),
+    (["--source-classes", "0,1", "--source-dataset", "cifar100"], "not allowed with"),
+    (["--backbone", "missing.keras"], "backbone"),
+    (["--epochs", "1"], "epochs"),
+    (["--preset", "ladder-22"], "preset"),
+])
+def test_kgen_transfer_refuses_bad_input_before_writing(argv, named, tmp_path, capsys):
+    import kgen.cli
+
+    out = tmp_path / "out"
+    assert kgen.cli.main(["transfer", *argv, "--out", str(out)]) == 2
+    assert named in capsys.readouterr().err
+    assert not out.exists()
