@@ -243,7 +243,8 @@ def compare(settings, out_dir, log=print, command=None):
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / "results.json", result)
     log(f"\ntarget: {', '.join(target.class_names)}: {settings.target_images} training images, "
-        f"{test_images} test images; {settings.epochs} epochs per arm, {settings.seeds} seeds")
+        f"{test_images} test images; {settings.epochs} epochs per arm, {settings.seeds} "
+        f"seed{'s' if settings.seeds > 1 else ''}")
     log("| arm | test accuracy % (mean ± std over seeds) |")
     log("|---|---:|")
     for arm, figures in arms.items():
