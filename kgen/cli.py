@@ -196,11 +196,11 @@ def build_parser():
                     "dataset, or take a kgen .keras file), then train the target task three "
                     "ways for every seed: from scratch, as a linear probe on the frozen "
                     "backbone, and fine-tuned (head first, then all of it at a tenth of the "
-                    "learning rate); print and save (results.json) the test accuracies "
-                    "(docs/transfer.md).",
+                    "learning rate); each through the study runner, with its report "
+                    "(OUT/pretrain/, OUT/target/; docs/transfer.md).",
     )
     add_transfer_options(transfer)
-    transfer.set_defaults(handler=_transfer)
+    transfer.set_defaults(handler=run_transfer)
 
     report = commands.add_parser(
         "report", help="rebuild a study's report from its files (no training, no Keras)",
@@ -333,6 +333,14 @@ def _add_run_options(parser, default_out):
     group.add_argument("--data-dir", metavar="DIR",
                        help="where dataset archives are looked for (default: $KGEN_DATA, "
                             "else ~/.keras/datasets)")
+    group.add_argument("--classes", type=_class_list, metavar="LIST",
+                       help="train and score on these classes of the dataset only, e.g. "
+                            "5,6,7,8,9 (relabelled 0..k-1): a task carved from a dataset")
+    group.add_argument("--backbone", metavar="FILE",
+                       help="a kgen .keras model that variants with a `transfer` training "
+                            "field start from (docs/transfer.md)")
+    group.add_argument("--save-model", action="store_true",
+                       help="also save each run's trained model as model.keras in its folder")
     # For tests: evaluate on N validation and test images only (stratified subsets).
     group.add_argument("--eval-limit", type=_positive_int, metavar="N",
                        help="score on a stratified N of the validation and test images only "
@@ -381,8 +389,9 @@ def add_transfer_options(parser, default_dataset="synthetic", default_out="runs/
                         help="where dataset archives are looked for (default: $KGEN_DATA, "
                              "else ~/.keras/datasets)")
     parser.add_argument("--out", default=default_out, metavar="DIR",
-                        help="backbone.keras and results.json go here; a later run with the "
-                             f"same pretraining reuses the backbone (default: {default_out})")
+                        help="the pretraining study goes to OUT/pretrain (its run's model.keras "
+                             "is the backbone) and the arms to OUT/target; the same command "
+                             f"again resumes or reuses them (default: {default_out})")
     parser.add_argument("--verbose", action="store_true",
                         help="show the backend's start-up messages")
 
@@ -400,19 +409,15 @@ def transfer_settings(args):
         batch_size=args.batch_size, seeds=args.seeds, limit=args.limit, data_dir=args.data_dir)
 
 
-def run_transfer(args, command):
+def run_transfer(args):
     """`kgen transfer` (and its recipe): the settings are checked before the
-    backend starts; `command` is recorded in results.json."""
+    backend starts; prints the target study's table."""
     settings = transfer_settings(args)
     _select_backend(args.backend, args.verbose)
     from kgen.studies.transfer import compare
 
-    compare(settings, args.out, command=command)
+    _print_summary(compare(settings, args.out))
     return 0
-
-
-def _transfer(args):
-    return run_transfer(args, "kgen " + " ".join(sys.argv[1:]))
 
 
 def _class_list(text):
@@ -587,6 +592,9 @@ def _settings(args):
         "gradient_norms": args.gradient_norms,
         "folds": args.folds,
         "label_noise": args.label_noise,
+        "classes": args.classes,
+        "backbone": args.backbone,
+        "save_model": args.save_model or None,
     }
     if args.folds and args.seeds is None:
         explicit["seeds"] = args.folds  # one run per fold

@@ -36,6 +36,10 @@ ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "gelu", "silu", "leaky_
 INITIALIZERS = ("he_normal", "glorot_uniform", "normal")
 OPTIMIZERS = ("adam", "adam_coupled_decay", "adamw", "sgd")
 SCHEDULES = ("constant", "exponential", "cosine", "warmup_linear")
+# Where a run's weights start (`TrainConfig.transfer`): its own initialization,
+# or a pretrained backbone (`Settings.backbone`) with a new classifier, the
+# backbone frozen throughout (a linear probe) or for the first `head_epochs`.
+TRANSFERS = ("none", "probe", "fine-tune")
 PAD_MODES = ("constant", "reflect")
 FLIPS = ("none", "random", "alternating")
 
@@ -239,6 +243,9 @@ class TrainConfig:
     epochs: int = 30
     label_smoothing: float = 0.0
     early_stopping_patience: int = 0  # 0: off
+    transfer: str = "none"  # TRANSFERS
+    head_epochs: int | None = None  # fine-tune: epochs with the backbone frozen; None: half
+    fine_tune_learning_rate_factor: float = 0.1  # fine-tune: the learning rate after them
 
     def __post_init__(self):
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -258,6 +265,32 @@ class TrainConfig:
                      max_inclusive=False)
         check_int("early_stopping_patience", self.early_stopping_patience, minimum=0,
                   maximum=MAX_EPOCHS)
+        check_choice("transfer", self.transfer, TRANSFERS)
+        check_number("fine_tune_learning_rate_factor", self.fine_tune_learning_rate_factor,
+                     minimum=0.0, maximum=1.0, min_inclusive=False)
+        if self.head_epochs is not None:
+            check_int("head_epochs", self.head_epochs, minimum=1, maximum=MAX_EPOCHS)
+        if self.transfer == "fine-tune" and not 1 <= self.frozen_epochs < self.epochs:
+            raise ValueError("A fine-tune trains the head alone for `head_epochs`, then all of "
+                             "the network: `head_epochs` must be below `epochs` (and `epochs` "
+                             f"at least 2). Received: head_epochs={self.head_epochs}, "
+                             f"epochs={self.epochs}")
+        if self.transfer != "none" and self.early_stopping_patience:
+            # A fine-tune is two fits: early stopping in the first would not stop the second.
+            raise ValueError("`early_stopping_patience` is not available with `transfer`. "
+                             f"{received('transfer', self.transfer)}")
+
+    @property
+    def frozen_epochs(self):
+        """The epochs at the start with the backbone frozen: all of a probe's,
+        `head_epochs` (by default half) of a fine-tune's, none otherwise."""
+        if self.transfer == "probe":
+            return self.epochs
+        if self.transfer == "fine-tune":
+            return self.head_epochs if self.head_epochs is not None else self.epochs // 2
+        if self.transfer == "none":
+            return 0
+        raise ValueError(f"unknown transfer {self.transfer!r}")
 
     def to_dict(self):
         return _without_later_defaults(dataclasses.asdict(self), LATER_TRAIN_FIELDS)
@@ -270,7 +303,8 @@ class TrainConfig:
 # `from_dict` fills them back in.
 LATER_MODEL_FIELDS = {"l1": 0.0, "max_norm": 0.0, "normalize_head": False}
 LATER_STAGE_FIELDS = {"kernel_size": 3}
-LATER_TRAIN_FIELDS = {"nesterov": True}
+LATER_TRAIN_FIELDS = {"nesterov": True, "transfer": "none", "head_epochs": None,
+                      "fine_tune_learning_rate_factor": 0.1}
 
 
 def _without_later_defaults(fields, later):

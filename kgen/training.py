@@ -45,13 +45,16 @@ def compile_model(model, train_config, steps_per_epoch, epochs=None, jit_compile
 
 
 def fit(model, dataset, train_config, epochs=None, callbacks=(), verbose="auto",
-        jit_compile="auto", initial_epoch=0):
+        jit_compile="auto", initial_epoch=0, data_dependent_init=True):
     """Compile `model` for `train_config` and fit it on a `kgen.data.Dataset`.
 
     Validates the arrays first (uint8 images of the model's shape, labels in
     range, a batch size no larger than the training split), adds kgen's
     callbacks (learning rate and seconds per epoch in the logs, the epoch for
     alternating flips, early stopping if configured) and returns Keras' `History`.
+    `data_dependent_init=False` leaves weight-normalized layers as they are
+    (trained weights: a second phase, or a pretrained backbone) instead of
+    initializing them from the first batch.
     """
     epochs = (train_config.epochs if epochs is None
               else check_int("epochs", epochs, minimum=1, maximum=MAX_EPOCHS))
@@ -74,7 +77,8 @@ def fit(model, dataset, train_config, epochs=None, callbacks=(), verbose="auto",
     batch_size = check_batch_size(train_config.batch_size, len(dataset.x_train))
     steps_per_epoch = math.ceil(len(dataset.x_train) / batch_size)
     compile_model(model, train_config, steps_per_epoch, epochs, jit_compile=jit_compile)
-    if any(isinstance(layer, WeightNormalization) for layer in every_layer(model)):
+    if data_dependent_init and any(isinstance(layer, WeightNormalization)
+                                   for layer in every_layer(model)):
         # (and MeanOnlyBatchNormalization's moving means: see its docstring)
         initialize_weight_normalization(model, dataset.x_train[:batch_size])
 

@@ -22,9 +22,8 @@ import dataclasses
 import re
 
 import keras
-import numpy as np
 
-from kgen.data.splits import take_rows
+from kgen.data import class_subset  # noqa: F401 (part of this module's API)
 from kgen.validation import check_choice, check_int, check_number, received
 
 CLASSIFIER = "transfer_classifier"
@@ -110,43 +109,17 @@ def fine_tune(model, data, train_config, head_epochs, full_epochs=0, learning_ra
     check_number("learning_rate_factor", learning_rate_factor, minimum=0.0, maximum=1.0,
                  min_inclusive=False)
     set_backbone_trainable(model, False)
+    # The backbone's weight-normalized layers are trained: no data-dependent init.
     head = training.fit(model, data, train_config, epochs=head_epochs, callbacks=list(callbacks),
-                        verbose=0).history
+                        verbose=0, data_dependent_init=False).history
     full = {}
     if full_epochs:
         set_backbone_trainable(model, True, top_stages=top_stages)
         lower = dataclasses.replace(train_config,
                                     learning_rate=train_config.learning_rate * learning_rate_factor)
         full = training.fit(model, data, lower, epochs=full_epochs, callbacks=list(callbacks),
-                            verbose=0).history
+                            verbose=0, data_dependent_init=False).history
     return FineTuneResult(head=head, full=full)
-
-
-def class_subset(data, classes, train_limit=None, seed=0):
-    """`data` restricted to `classes` (indices into its class names), relabelled
-    0 .. len(classes) - 1, with at most `train_limit` training images (a
-    stratified, seeded subset): a source or target task carved from one
-    dataset, for pretraining on some classes and transferring to the others."""
-    from kgen.data import channel_statistics
-    from kgen.data.splits import stratified_subset
-
-    classes = [check_int("classes", c, minimum=0, maximum=data.num_classes - 1) for c in classes]
-    if len(set(classes)) < 2 or len(set(classes)) != len(classes):
-        raise ValueError(f"`classes` must name two or more distinct classes. "
-                         f"{received('classes', classes)}")
-    mapping = np.full(data.num_classes, -1)
-    mapping[classes] = np.arange(len(classes))
-    changes = {}
-    for split in ("train", "val", "test"):
-        labels = getattr(data, f"y_{split}")
-        keep = np.flatnonzero(mapping[labels] >= 0)
-        if split == "train" and train_limit is not None:
-            keep = keep[stratified_subset(labels[keep], train_limit, seed)]
-        changes[f"x_{split}"] = take_rows(getattr(data, f"x_{split}"), keep)
-        changes[f"y_{split}"] = mapping[labels[keep]].astype(labels.dtype)
-    mean, std = channel_statistics(changes["x_train"])
-    return dataclasses.replace(data, **changes, mean=mean, std=std,
-                               class_names=tuple(data.class_names[c] for c in classes))
 
 
 # keras.applications networks by name, with the scaling their weights expect:

@@ -114,10 +114,12 @@ def test_an_application_loads_its_weights_from_a_file(tmp_path):
                                keras.ops.convert_to_numpy(model(images)), rtol=1e-5, atol=1e-5)
 
 
-def test_transfer_recipe_compares_the_three_arms_and_reuses_its_backbone(tmp_path, capsys):
+def test_transfer_recipe_compares_the_three_arms_through_the_runner(tmp_path, capsys):
     import importlib.util
     import json
     from pathlib import Path
+
+    from kgen.studies import layout
 
     path = Path(__file__).resolve().parents[1] / "recipes" / "teaching" / "transfer.py"
     spec = importlib.util.spec_from_file_location("transfer_recipe", path)
@@ -127,21 +129,26 @@ def test_transfer_recipe_compares_the_three_arms_and_reuses_its_backbone(tmp_pat
             "--pretrain-epochs", "1", "--pretrain-batch-size", "32", "--epochs", "2",
             "--seeds", "2", "--width-scale", "0.125", "--batch-size", "16", "--out", str(tmp_path)]
     assert recipe.main(argv) == 0
-    results = json.loads((tmp_path / "results.json").read_text())
-    assert list(results["arms"]) == ["scratch", "probe", "fine-tune"]
-    assert all(len(arm["test_accuracy"]) == 2 for arm in results["arms"].values())
-    assert results["command"].startswith("python recipes/teaching/transfer.py --dataset synthetic")
-    assert not set(results["source_classes"]) & set(results["target_classes"])
-    record = json.loads((tmp_path / "backbone.json").read_text())
-    assert record["source_classes"] == [0, 1, 2, 3, 4] and record["pretrain_epochs"] == 1
-    capsys.readouterr()
+    printed = capsys.readouterr().out
+    results = json.loads((tmp_path / "target" / "results.json").read_text())
+    assert [v["variant"] for v in results["variants"]] == ["scratch", "probe", "fine-tune"]
+    assert all(v["test_accuracy"]["n"] == 2 for v in results["variants"])
+    assert all(f"| {arm} |" in printed for arm in ("scratch", "probe", "fine-tune"))
+    # The backbone is the pretraining run's model, on classes 0-4; the arms train on 5-9.
+    pretrain = layout.run_dir(tmp_path / "pretrain", "ladder-2", 0)
+    assert json.loads((pretrain / "config.json").read_text())["settings"]["classes"] == [
+        0, 1, 2, 3, 4]
+    probe = json.loads((layout.run_dir(tmp_path / "target", "probe", 0) / "config.json")
+                       .read_text())
+    assert probe["settings"]["classes"] == [5, 6, 7, 8, 9]
+    assert probe["backbone"]["path"] == str(pretrain / "model.keras")
+    # Again: nothing retrained. Other pretraining settings: refused, nothing changed.
     assert recipe.main(argv) == 0
-    assert "pretrained by an earlier run, same settings" in capsys.readouterr().out
-    # A backbone pretrained otherwise is refused, not reused, and left as it was.
-    backbone = (tmp_path / "backbone.keras").read_bytes()
+    assert capsys.readouterr().out.count("finished already") == 7
+    backbone = (pretrain / "model.keras").read_bytes()
     assert recipe.main([*argv[:-2], "--pretrain-epochs", "2", "--out", str(tmp_path)]) == 2
-    assert "pretrained with other settings" in capsys.readouterr().err
-    assert (tmp_path / "backbone.keras").read_bytes() == backbone
+    assert "holds another study" in capsys.readouterr().err
+    assert (pretrain / "model.keras").read_bytes() == backbone
     assert recipe.main([*argv[:-2], "--source-classes", "0,1,5", "--out", str(tmp_path)]) == 2
     assert "source and target classes must differ" in capsys.readouterr().err
 
@@ -151,7 +158,7 @@ def test_kgen_transfer_takes_a_backbone_file(tmp_path, capsys):
 
     import kgen.cli
 
-    # A kgen .keras model of the user's: the scratch arm rebuilds its config.
+    # A kgen .keras model of the user's: the scratch arm trains its network.
     backbone = kgen.models.create("small-cnn", width_multiplier=0.25, num_classes=10)
     backbone.save(tmp_path / "mine.keras")
     out = tmp_path / "out"
@@ -159,9 +166,10 @@ def test_kgen_transfer_takes_a_backbone_file(tmp_path, capsys):
             str(tmp_path / "mine.keras"), "--target-classes", "0,1,2", "--target-images", "30",
             "--epochs", "2", "--seeds", "1", "--batch-size", "16", "--out", str(out)]
     assert kgen.cli.main(argv) == 0
-    results = json.loads((out / "results.json").read_text())
-    assert results["command"].startswith("kgen ") and results["backbone"].endswith("mine.keras")
-    assert len(results["target_classes"]) == 3 and not (out / "backbone.keras").exists()
+    assert not (out / "pretrain").exists()
+    config = json.loads((out / "target" / "runs" / "scratch" / "seed-0" / "config.json")
+                        .read_text())
+    assert config["model"]["width_multiplier"] == 0.25 and config["dataset"]["classes"] == 3
     assert "| probe |" in capsys.readouterr().out
 
 

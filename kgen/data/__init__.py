@@ -6,7 +6,7 @@ Only numpy, Pillow and the standard library are imported here, so
 
 from kgen.data.checks import check_images, check_labels
 from kgen.data.dataset import Dataset
-from kgen.data.loading import check_dataset_name, load, names
+from kgen.data.loading import check_dataset_name, class_subset, load, names
 from kgen.data.statistics import channel_statistics
 from kgen.data.storage import DatasetFileError, default_data_dir
 
@@ -15,6 +15,7 @@ __all__ = [
     "Dataset",
     "channel_statistics",
     "check_dataset_name",
+    "class_subset",
     "check_images",
     "check_labels",
     "default_data_dir",

@@ -1,11 +1,12 @@
 """`kgen.data.load(name)`: one entry point for every dataset kgen knows."""
 
+import dataclasses
 import inspect
 
 import numpy as np
 
 from kgen.data.dataset import Dataset
-from kgen.data.splits import stratified_split, take_rows
+from kgen.data.splits import stratified_split, stratified_subset, take_rows
 from kgen.data.statistics import channel_statistics
 from kgen.validation import check_choice, check_int, check_number, received
 
@@ -125,3 +126,28 @@ def _check_options(name, loader, options):
                 f"Unknown option {option!r} for dataset {name!r}. Options it accepts: "
                 f"{choices}. {received(option, options[option])}"
             )
+
+
+def class_subset(data, classes, train_limit=None, seed=0):
+    """`data` restricted to `classes` (indices into its class names), relabelled
+    0 .. len(classes) - 1, with at most `train_limit` training images (a
+    stratified, seeded subset): a source or target task carved from one
+    dataset, for pretraining on some classes and transferring to the others
+    (`kgen transfer`; `Settings.classes` in a study)."""
+    classes = [check_int("classes", c, minimum=0, maximum=data.num_classes - 1) for c in classes]
+    if len(set(classes)) < 2 or len(set(classes)) != len(classes):
+        raise ValueError(f"`classes` must name two or more distinct classes. "
+                         f"{received('classes', classes)}")
+    mapping = np.full(data.num_classes, -1)
+    mapping[classes] = np.arange(len(classes))
+    changes = {}
+    for split in ("train", "val", "test"):
+        labels = getattr(data, f"y_{split}")
+        keep = np.flatnonzero(mapping[labels] >= 0)
+        if split == "train" and train_limit is not None:
+            keep = keep[stratified_subset(labels[keep], train_limit, seed)]
+        changes[f"x_{split}"] = take_rows(getattr(data, f"x_{split}"), keep)
+        changes[f"y_{split}"] = mapping[labels[keep]].astype(labels.dtype)
+    mean, std = channel_statistics(changes["x_train"])
+    return dataclasses.replace(data, **changes, mean=mean, std=std,
+                               class_names=tuple(data.class_names[c] for c in classes))

@@ -17,7 +17,7 @@ SUBSET_SEED = 0
 
 def load_limited(name="synthetic", limit=None, eval_limit=None, train_size=None,
                  validation_split=0.1, data_dir=None, image_size=None, data_seed=None,
-                 test_seed=None, skip_bad=False):
+                 test_seed=None, skip_bad=False, classes=None):
     """Loads dataset `name`, keeping `limit` training images and `eval_limit`
     validation and test images each (None: all; a limit above what the split
     holds keeps it whole).
@@ -31,7 +31,8 @@ def load_limited(name="synthetic", limit=None, eval_limit=None, train_size=None,
     `mean` and `std` are those of the kept images. `image_size` resizes a
     `folder:` dataset (`kgen.data.load_folder`), and `skip_bad` leaves out its
     unreadable images, and `test_seed` picks its test split; `data_seed` picks a
-    draw of the synthetic dataset.
+    draw of the synthetic dataset. `classes` keeps those classes only,
+    relabelled 0..k-1 (`kgen.data.class_subset`), before the limits.
     """
     for option, value in (("limit", limit), ("eval_limit", eval_limit),
                           ("train_size", train_size)):
@@ -43,7 +44,7 @@ def load_limited(name="synthetic", limit=None, eval_limit=None, train_size=None,
     if test_seed is not None:
         options["test_seed"] = test_seed
     if name == "synthetic":
-        if limit is not None:
+        if limit is not None and classes is None:  # (a class subset keeps fewer)
             needed = math.ceil(limit / (1.0 - validation_split)) + 10
             train_size = max(train_size or 0, needed)
         if train_size is not None:
@@ -57,6 +58,8 @@ def load_limited(name="synthetic", limit=None, eval_limit=None, train_size=None,
                          f"for others. {received('dataset', name)}")
     data = kgen.data.load(name, data_dir=data_dir, validation_split=validation_split, seed=0,
                           **options)
+    if classes is not None:
+        data = kgen.data.class_subset(data, classes)
     changes = {}
     if limit is not None and limit < len(data.x_train):
         keep = stratified_subset(data.y_train, limit, SUBSET_SEED)

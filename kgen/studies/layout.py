@@ -126,6 +126,8 @@ def manifest_differences(manifest, study, settings):
     for name in RESULT_FIELDS:
         # A manifest written before a field existed holds that field's default.
         old, new = old_settings.get(name, LATER_RESULT_FIELDS.get(name)), getattr(settings, name)
+        if isinstance(new, tuple):
+            new = list(new)  # as JSON holds it (`classes`)
         if old != new:
             differences.append(f"{name}={old!r}, not {new!r}")
     return differences

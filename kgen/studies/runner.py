@@ -25,6 +25,7 @@ import kgen.data
 import kgen.models
 import kgen.precision
 import kgen.training
+import kgen.transfer
 from kgen.studies import executors, layout
 from kgen.studies.data import fold_of, load_limited, with_label_noise
 from kgen.studies.files import (
@@ -41,6 +42,7 @@ from kgen.validation import MAX_SEED, check_int, is_finite_number, received
 HISTORY_COLUMNS = ("epoch", "accuracy", "loss", "val_accuracy", "val_loss", "learning_rate",
                    "seconds")
 BACKUP_STATE = "state.json"
+MODEL_FILE = "model.keras"  # with Settings.save_model
 GRADIENT_NORMS_FILE = "gradient_norms.csv"
 GRADIENT_COLUMNS = ("epoch", "depth", "layer", "norm")
 GRADIENT_PROBE_IMAGES = 128
@@ -56,6 +58,8 @@ class PlannedVariant:
     train: object
     course: float | None
     course_train: float | None
+    # For a variant with a `transfer`: {"path", "sha256"} of `Settings.backbone`.
+    backbone: dict | None = None
 
     def config(self, settings, data, seed, data_fingerprint=None):
         """Everything that defines one run, as JSON-ready data (config.json).
@@ -88,6 +92,8 @@ class PlannedVariant:
                 "fingerprint": data_fingerprint,
             },
             "settings": settings.result_fields(),
+            # Only a transfer run depends on the backbone (a scratch arm does not).
+            **({"backbone": self.backbone} if self.backbone else {}),
         }
 
 
@@ -104,7 +110,7 @@ def plan(study, settings):
             "study-wide batch size (--batch-size, or --quick's) would give them all one. "
             "Run it without those options (--limit and --epochs make it short). "
             f"Received: batch_size={settings.batch_size}")
-    planned = []
+    planned, backbones = [], {}
     for variant in study.variants:
         preset, model, train = resolve_variant(variant)
         model = dataclasses.replace(
@@ -123,9 +129,50 @@ def plan(study, settings):
                 f"(--batch-size) or raise the limit (--limit). "
                 f"Received: batch_size={train.batch_size}"
             )
+        backbone = None
+        if train.transfer != "none":
+            backbone = transfer_backbone(variant, model, settings, backbones)
         planned.append(PlannedVariant(variant, preset, model, train, course_figure(variant, preset),
-                                      course_train_figure(variant, preset)))
+                                      course_train_figure(variant, preset), backbone))
     return planned
+
+
+def transfer_backbone(variant, model, settings, checked):
+    """`{"path", "sha256"}` of the backbone a `transfer` variant starts from,
+    after checking that there is one and that it is the variant's network
+    (so the study's from-scratch arm, the same preset and overrides without
+    `transfer`, trains the same network from random weights). `checked`
+    caches the loaded configs by path."""
+    from kgen.data.storage import file_digest
+
+    name = variant.name
+    if settings.backbone is None:
+        raise ValueError(f"variant {name!r} starts from a pretrained backbone (transfer="
+                         f"{variant.train.get('transfer')!r}): give one (--backbone FILE, "
+                         "Settings.backbone). Received: backbone=None")
+    if settings.gradient_norms or settings.precision != "float32":
+        raise ValueError(f"variant {name!r}: a transfer run trains the backbone as it was saved "
+                         "(float32) and in two fits; --gradient-norms and --precision are not "
+                         f"available with it. Received: gradient_norms={settings.gradient_norms}, "
+                         f"precision={settings.precision!r}")
+    if settings.backbone not in checked:
+        loaded = kgen.models.load_model(settings.backbone, compile=False)
+        if not isinstance(loaded, kgen.models.Classifier):
+            raise ValueError("`backbone` must be a kgen CNN (built by kgen.models and saved as "
+                             f".keras). Received: backbone={settings.backbone!r}")
+        checked[settings.backbone] = (loaded.model_config, tuple(loaded.image_shape),
+                                      file_digest(settings.backbone, "sha256"))
+        keras.backend.clear_session()
+    backbone_config, image_shape, digest = checked[settings.backbone]
+    if backbone_config != model:
+        differences = [f"{field}={getattr(backbone_config, field)!r}, not "
+                       f"{getattr(model, field)!r}" for field in model.to_dict()
+                       if getattr(backbone_config, field) != getattr(model, field)]
+        raise ValueError(f"variant {name!r}: the backbone is another network than the "
+                         f"variant's ({'; '.join(differences)}); give the variant the backbone's "
+                         f"preset and overrides (and --width-scale). "
+                         f"Received: backbone={settings.backbone!r}")
+    return {"path": settings.backbone, "sha256": digest, "image_shape": list(image_shape)}
 
 
 def execute(study, settings, out_dir, only=None, force=False, executor="local", address=None,
@@ -261,11 +308,46 @@ def check_builds(planned, data):
     that cannot build fails before the first run."""
     for planned_variant in planned:
         try:
-            kgen.models.build_cnn(planned_variant.model, data.input_shape, data.num_classes,
-                                  name="check")
+            build_model(planned_variant, data, name="check")
         except (ValueError, TypeError) as error:
             raise type(error)(f"variant {planned_variant.variant.name!r}: {error}") from None
         keras.backend.clear_session()
+
+
+def build_model(planned_variant, data, mean=None, std=None, name=None):
+    """The run's model: the variant's network from its initialization, or for
+    a `transfer` variant the backbone with a new classifier for `data`'s
+    classes (the backbone keeps the input statistics it was trained with)."""
+    name = name or kgen.models.model_name(planned_variant.variant.name)
+    if planned_variant.backbone is None:
+        return kgen.models.build_cnn(planned_variant.model, data.input_shape, data.num_classes,
+                                     mean=mean, std=std, name=name,
+                                     preset=planned_variant.preset.name)
+    if tuple(planned_variant.backbone["image_shape"]) != tuple(data.input_shape):
+        raise ValueError(f"the backbone takes images of shape "
+                         f"{tuple(planned_variant.backbone['image_shape'])} and the dataset's are "
+                         f"{tuple(data.input_shape)}. "
+                         f"Received: backbone={planned_variant.backbone['path']!r}")
+    backbone = kgen.models.load_model(planned_variant.backbone["path"], compile=False)
+    return kgen.transfer.with_new_head(backbone, data.num_classes, name=name)
+
+
+def training_phases(train):
+    """The fits a run trains in, as (first epoch, end epoch, backbone
+    trainable or None, TrainConfig): one fit of everything, a probe's one fit
+    with the backbone frozen, or a fine-tune's head-only fit and then the
+    fit of all of it at `fine_tune_learning_rate_factor` times the rate (a
+    change of `trainable` needs a recompile, so its optimizer starts afresh)."""
+    if train.transfer == "none":
+        return [(0, train.epochs, None, train)]
+    if train.transfer == "probe":
+        return [(0, train.epochs, False, train)]
+    if train.transfer == "fine-tune":
+        lower = dataclasses.replace(
+            train, learning_rate=train.learning_rate * train.fine_tune_learning_rate_factor)
+        return [(0, train.frozen_epochs, False, train),
+                (train.frozen_epochs, train.epochs, True, lower)]
+    raise ValueError(f"unknown transfer {train.transfer!r}")
 
 
 def load_dataset(settings):
@@ -277,7 +359,8 @@ def load_dataset(settings):
                         train_size=settings.train_size,
                         validation_split=validation_split, data_dir=settings.data_dir,
                         image_size=settings.image_size, data_seed=settings.data_seed,
-                        test_seed=settings.test_seed, skip_bad=settings.skip_bad)
+                        test_seed=settings.test_seed, skip_bad=settings.skip_bad,
+                        classes=settings.classes)
     return with_label_noise(data, settings.label_noise) if settings.label_noise else data
 
 
@@ -484,19 +567,33 @@ def run_one(planned_variant, settings, data, seed, directory, log=print, force=F
     kgen.backend.set_random_seed(seed)
     mean, std = input_statistics(planned_variant.variant.scaling, data)
     with kgen.precision.policy(settings.precision):
-        model = kgen.models.build_cnn(
-            planned_variant.model, data.input_shape, data.num_classes, mean=mean, std=std,
-            name=kgen.models.model_name(planned_variant.variant.name),
-            preset=planned_variant.preset.name,
-        )
+        model = build_model(planned_variant, data, mean=mean, std=std)
     journal = HistoryJournal(history_path, rows, planned_variant.train.epochs, log)
-    run_callbacks = [journal, EpochBackup(backup_dir), keras.callbacks.TerminateOnNaN()]
+    extra_callbacks = [keras.callbacks.TerminateOnNaN()]
     if settings.tensorboard:
-        run_callbacks.append(keras.callbacks.TensorBoard(log_dir=str(directory / "tensorboard")))
+        extra_callbacks.append(keras.callbacks.TensorBoard(log_dir=str(directory / "tensorboard")))
     if settings.gradient_norms:
-        run_callbacks.append(gradient_norms_callback(directory, data, restored_epoch))
-    kgen.training.fit(model, data, planned_variant.train, callbacks=run_callbacks + list(callbacks),
-                      verbose=0, initial_epoch=restored_epoch)
+        extra_callbacks.append(gradient_norms_callback(directory, data, restored_epoch))
+    phases = training_phases(planned_variant.train)
+    # The phases left; a run killed after its last epoch but before its result
+    # still runs the last one for no epochs, which restores its weights.
+    left = [phase for phase in phases if phase[1] > restored_epoch] or phases[-1:]
+    for index, (start, end, backbone_trainable, phase_train) in enumerate(left):
+        if backbone_trainable is not None:
+            kgen.transfer.set_backbone_trainable(model, backbone_trainable)
+        restore = index == 0 and restored_epoch > 0
+        if restore and restored_epoch == start:
+            # Resumed where a phase begins: the backup holds the weights and the
+            # previous phase's optimizer, and this phase's optimizer starts afresh.
+            restore_weights(model, backup_dir)
+            restore = False
+        kgen.training.fit(model, data, phase_train, epochs=end,
+                          callbacks=[journal, EpochBackup(backup_dir, restore=restore),
+                                     *extra_callbacks, *callbacks],
+                          verbose=0, initial_epoch=max(restored_epoch, start),
+                          data_dependent_init=planned_variant.backbone is None and start == 0)
+        if any(not is_finite_number(row.get("loss")) for row in journal.rows):
+            break
 
     rows = journal.rows
     diverged = any(not is_finite_number(row.get("loss")) for row in rows)
@@ -514,6 +611,10 @@ def run_one(planned_variant, settings, data, seed, directory, log=print, force=F
                          test_accuracy_flip=test_scores.get("accuracy_flip"),
                          train_images=len(data.x_train),
                          weights=None if diverged else kgen.models.weight_statistics(model))
+    if settings.save_model and not diverged:
+        # Before result.json: a kill while saving leaves the run unfinished, so
+        # it resumes and saves again; a finished run's model file is whole.
+        model.save(directory / MODEL_FILE)
     write_json(result_path, result)
     shutil.rmtree(backup_dir, ignore_errors=True)
     keras.backend.clear_session()
@@ -662,12 +763,13 @@ class EpochBackup(keras.callbacks.Callback):
     passing `read_backup_epoch(backup_dir)` as `fit`'s `initial_epoch`.
     """
 
-    def __init__(self, backup_dir):
+    def __init__(self, backup_dir, restore=True):
         super().__init__()
         self.backup_dir = Path(backup_dir)
+        self.restore = restore  # False: the model holds the weights already
 
     def on_train_begin(self, logs=None):
-        if not read_backup_epoch(self.backup_dir):
+        if not self.restore or not read_backup_epoch(self.backup_dir):
             return
         state = read_json(self.backup_dir / BACKUP_STATE)
         optimizer = self.model.optimizer
@@ -685,6 +787,14 @@ class EpochBackup(keras.callbacks.Callback):
         for path in self.backup_dir.glob("epoch-*.weights.h5"):
             if path.name != weights:
                 path.unlink()
+
+
+def restore_weights(model, backup_dir):
+    """Loads the backup's model weights into `model` before it is compiled:
+    an uncompiled model has no optimizer, so the optimizer state in the file
+    is not read (Keras' loader visits the model's own objects only)."""
+    state = read_json(Path(backup_dir) / BACKUP_STATE)
+    model.load_weights(Path(backup_dir) / state["weights"])
 
 
 def read_backup_epoch(backup_dir):

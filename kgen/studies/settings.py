@@ -5,9 +5,10 @@ Keras-free, so the CLI can print and check settings before choosing a backend.
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 
 from kgen.precision import check_precision
-from kgen.validation import check_int, check_number, received
+from kgen.validation import check_int, check_number, check_sequence, received
 
 # `kgen ladder --quick`: the ten-rung ladder in under ten minutes on two CPU cores
 # (benchmarks/quick_ladder.py runs it on each backend and writes docs/results.md, with
@@ -32,12 +33,12 @@ DEFAULT_SEEDS = 3
 # the same run only when all of these agree (the seed is per run).
 RESULT_FIELDS = ("dataset", "epochs", "width_scale", "batch_size", "train_size", "limit",
                  "eval_limit", "validation_split", "image_size", "data_seed", "test_seed",
-                 "flip_tta", "precision", "folds", "label_noise")
+                 "flip_tta", "precision", "folds", "label_noise", "classes")
 # Result fields added after run folders were first written, with their defaults:
 # a run's config leaves them out while they hold the default, so the folders of
 # earlier studies (which lack them) still resume and are not refused as other runs.
 LATER_RESULT_FIELDS = {"test_seed": None, "flip_tta": False, "precision": "float32",
-                       "folds": None, "label_noise": 0.0}
+                       "folds": None, "label_noise": 0.0, "classes": None}
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,13 @@ class Settings:
             batch before training and after every epoch
             (`kgen.callbacks.GradientNorms`, gradient_norms.csv per run). It
             changes nothing the run computes.
+        classes: train and score on these classes of the dataset only
+            (indices), relabelled 0..k-1: a source or target task carved
+            from one dataset. None: all.
+        backbone: a kgen `.keras` model the variants with a `transfer` start
+            from (a new classifier on its features); each such run records
+            the file's digest, so another file is another run.
+        save_model: also save each run's trained model as `model.keras`.
     """
 
     dataset: str = "synthetic"
@@ -112,6 +120,9 @@ class Settings:
     data_dir: str | None = None
     tensorboard: bool = False
     gradient_norms: bool = False
+    classes: tuple | None = None
+    backbone: str | None = None
+    save_model: bool = False
 
     def __post_init__(self):
         if not isinstance(self.dataset, str) or not self.dataset:
@@ -151,7 +162,19 @@ class Settings:
             if not self.dataset.startswith("folder:"):
                 raise ValueError("`test_seed` chooses the test split of a folder: dataset; the "
                                  f"other datasets have a fixed one. {received('dataset', self.dataset)}")
-        for name in ("skip_bad", "flip_tta", "tensorboard", "gradient_norms"):
+        if self.classes is not None:
+            classes = tuple(check_int("classes", c, minimum=0)
+                            for c in check_sequence("classes", self.classes))
+            if len(set(classes)) < 2 or len(set(classes)) != len(classes):
+                raise ValueError("`classes` must name two or more distinct classes. "
+                                 f"{received('classes', self.classes)}")
+            object.__setattr__(self, "classes", classes)
+        if self.backbone is not None:
+            if not str(self.backbone).endswith(".keras") or not Path(self.backbone).is_file():
+                raise ValueError("`backbone` must be an existing kgen `.keras` file. "
+                                 f"{received('backbone', str(self.backbone))}")
+            object.__setattr__(self, "backbone", str(self.backbone))
+        for name in ("skip_bad", "flip_tta", "tensorboard", "gradient_norms", "save_model"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"`{name}` must be True or False. {received(name, getattr(self, name))}")
         if self.skip_bad and not self.dataset.startswith("folder:"):

@@ -1,33 +1,29 @@
 """The transfer comparison: from scratch vs linear probe vs fine-tune.
 
     settings = TransferSettings(dataset="folder:data/cifar10", target_images=1000)
-    result = compare(settings, "runs/transfer")   # what `kgen transfer` runs
+    report = compare(settings, "runs/transfer")   # what `kgen transfer` runs
 
-A backbone is pretrained on a source task (other classes of the dataset, or
-another dataset such as CIFAR-100) or given as a kgen `.keras` file, then the
-target task (few images of new classes) is trained three ways per seed with
-`kgen.transfer`'s API. The settings are Keras-free, so the CLI checks them
-before a backend starts.
-
-Not a study of the runner: a fine-tune is two `fit` calls with a recompile in
-between (freezing changes what the optimizer trains), and a runner run is one
-`fit` that resumes from its per-epoch backup; the comparison is short (its
-arms train on 1,000 images), so it restarts instead of resuming.
+Two studies through the runner behind every study. `OUT/pretrain/`: the
+backbone, the preset trained on a source task (other classes of the dataset,
+or all of another dataset such as CIFAR-100) and saved as its run's
+`model.keras`, unless a kgen `.keras` file is given. `OUT/target/`: the three
+arms (`ARMS`) on the target task (few images of new classes) over seeds, with
+the report every study has (mean ± std, the change against `scratch` and its
+p-value). Both resume like any study, and a later command with other
+pretraining settings is refused rather than given the wrong backbone. The
+settings are Keras-free, so the CLI checks them before a backend starts.
 """
 
 import dataclasses
-import math
 from pathlib import Path
 
 from kgen.validation import check_choice, check_int, check_number, check_sequence, received
 
-ARMS = ("scratch", "probe", "fine-tune")
-BACKBONE_FILE = "backbone.keras"
-# What the pretrained backbone in an output folder was trained from: a second
-# run reuses it only when these agree (else it would silently transfer another network).
-BACKBONE_RECORD = "backbone.json"
 DEFAULT_SOURCE_CLASSES = (0, 1, 2, 3, 4)
 DEFAULT_TARGET_CLASSES = (5, 6, 7, 8, 9)
+# The arms as `TrainConfig.transfer` values: the backbone's network from random
+# weights, a new classifier on the frozen backbone, and the fine-tune.
+ARMS = {"scratch": "none", "probe": "probe", "fine-tune": "fine-tune"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +46,8 @@ class TransferSettings:
         epochs, batch_size: of each arm on the target task; the fine-tune
             trains the head alone for half the epochs, then all of it at a
             tenth of the learning rate.
-        seeds: target subsets and initializations, one run of each arm per seed.
+        seeds: runs of each arm (initialization and order of the images; the
+            target's training images are the same stratified subset in all).
         limit: training images loaded from `dataset` (for quick runs).
     """
 
@@ -120,148 +117,67 @@ class TransferSettings:
         return dataclasses.asdict(self)
 
 
-def compare(settings, out_dir, log=print, command=None):
-    """Trains the three arms (`ARMS`) on the target task for every seed and
-    returns the result (also written to `out_dir/results.json`, with `command`).
-
-    - scratch: the backbone's network from random weights;
-    - probe: the pretrained backbone frozen, a new classifier trained on it;
-    - fine-tune: the new classifier on the frozen backbone for half the
-      epochs, then everything at a tenth of the learning rate (`fine_tune`).
-
-    The backbone is `settings.backbone`, or pretrained here into
-    `out_dir/backbone.keras` (on `source_classes` of the dataset, or on all of
-    `source_dataset`) and reused by a later run with the same pretraining;
-    a folder holding a backbone pretrained otherwise is refused.
-    """
-    import statistics
-
-    import keras
-
-    import kgen.backend
-    from kgen import models, training
-    from kgen.studies.data import load_limited
-    from kgen.studies.files import read_json, write_json
-    from kgen.studies.runner import git_commit
-    from kgen.transfer import class_subset, fine_tune, with_new_head
+def compare(settings, out_dir, log=print):
+    """Pretrains the backbone (unless `settings.backbone`) into
+    `out_dir/pretrain/`, trains the three arms into `out_dir/target/`, and
+    returns the target study's `kgen.studies.report.Report`."""
+    import kgen.models
+    from kgen.studies import Settings, Study, Variant, layout, runner
 
     if not isinstance(settings, TransferSettings):
         raise TypeError(f"`settings` must be a TransferSettings. {received('settings', settings)}")
     out_dir = Path(out_dir)
-    pretraining = _pretraining_record(settings)
-    record_path = out_dir / BACKBONE_RECORD
-    if settings.backbone is None and record_path.exists() and any(
-            read_json(record_path).get(key) != value for key, value in pretraining.items()):
-        raise ValueError(f"{out_dir / BACKBONE_FILE} was pretrained with other settings "
-                         f"({record_path}); nothing was changed: choose another --out. "
-                         f"Received: out={str(out_dir)!r}")
-    data = load_limited(settings.dataset, limit=settings.limit, data_dir=settings.data_dir)
-    target_classes = settings.target_classes or (
-        DEFAULT_TARGET_CLASSES if settings.carves_source else tuple(range(data.num_classes)))
-    for classes in (target_classes, settings.source_classes or ()):
-        for c in classes:
-            check_int("classes", c, minimum=0, maximum=data.num_classes - 1)
-
-    backbone_path = Path(settings.backbone) if settings.backbone else out_dir / BACKBONE_FILE
-    if backbone_path.exists():
-        log(f"backbone: {backbone_path}" + ("" if settings.backbone else
-                                              " (pretrained by an earlier run, same settings)"))
-        backbone = models.load_model(backbone_path)
-    else:
-        source = (load_limited(settings.source_dataset, data_dir=settings.data_dir)
-                  if settings.source_dataset else
-                  class_subset(data, settings.source_classes or DEFAULT_SOURCE_CLASSES))
-        log(f"pretraining {settings.preset} (width x{settings.width_scale}) on "
-            f"{settings.source_dataset or settings.dataset}: {source.num_classes} classes, "
-            f"{len(source.x_train)} training images, {settings.pretrain_epochs} epochs")
-        preset = models.get(settings.preset)
-        config = dataclasses.replace(
-            preset.model, width_multiplier=preset.model.width_multiplier * settings.width_scale)
-        kgen.backend.set_random_seed(0)
-        backbone = models.build_cnn(config, source.input_shape, source.num_classes,
-                                    mean=source.mean, std=source.std, preset=settings.preset)
-        train = preset.train
-        if settings.pretrain_batch_size:
-            train = dataclasses.replace(train, batch_size=settings.pretrain_batch_size)
-        training.fit(backbone, source, train, epochs=settings.pretrain_epochs, verbose=0)
-        source_accuracy = training.evaluate(backbone, source.x_test, source.y_test)
-        log(f"  source test accuracy {100 * source_accuracy:.1f}%")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        backbone.save(backbone_path)
-        write_json(record_path, {**pretraining, "source_test_accuracy": source_accuracy,
-                                 "source_classes_names": list(source.class_names)})
-    if tuple(backbone.input_shape[1:]) != tuple(data.input_shape):
-        raise ValueError(f"The backbone takes images of shape {tuple(backbone.input_shape[1:])} "
-                         f"and the dataset's are {tuple(data.input_shape)}. "
-                         f"Received: dataset={settings.dataset!r}")
-    if not isinstance(backbone, models.Classifier):
-        raise ValueError("`backbone` must be a kgen CNN (`kgen.models.create` or `build_cnn`, "
-                         "saved as .keras): the scratch arm rebuilds its network from its "
-                         f"config. {received('backbone', str(backbone_path))}")
-
-    preset_train = models.get(backbone.preset or settings.preset).train
-    train = dataclasses.replace(preset_train, batch_size=settings.batch_size)
-    accuracies = {arm: [] for arm in ARMS}
-    for seed in range(settings.seeds):
-        target = class_subset(data, target_classes, train_limit=settings.target_images, seed=seed)
-        for arm in ARMS:
-            keras.backend.clear_session()
-            kgen.backend.set_random_seed(seed)
-            if arm == "scratch":
-                model = models.build_cnn(backbone.model_config, data.input_shape,
-                                         target.num_classes, mean=target.mean, std=target.std,
-                                         preset=backbone.preset)
-                training.fit(model, target, train, epochs=settings.epochs, verbose=0)
-            else:
-                model = with_new_head(models.load_model(backbone_path), target.num_classes)
-                head_epochs = settings.epochs if arm == "probe" else settings.epochs // 2
-                fine_tune(model, target, train, head_epochs=head_epochs,
-                          full_epochs=settings.epochs - head_epochs)
-            accuracy = training.evaluate(model, target.x_test, target.y_test)
-            accuracies[arm].append(accuracy)
-            log(f"seed {seed}: {arm}: target test accuracy {100 * accuracy:.1f}%")
-
-    test_images = len(target.x_test)
-    arms = {arm: {"test_accuracy": values, "mean": statistics.mean(values),
-                  "std": statistics.stdev(values) if len(values) > 1 else None}
-            for arm, values in accuracies.items()}
-    backbone_record = read_json(record_path) if record_path.exists() and not settings.backbone \
-        else {}
-    result = {
-        "command": command,
-        "commit": git_commit(),
-        "backend": keras.backend.backend(),
-        "versions": kgen.backend.versions(keras.backend.backend()),
-        "backbone": str(backbone_path),
-        "source_classes": backbone_record.get("source_classes_names", []),
-        "source_test_accuracy": backbone_record.get("source_test_accuracy"),
-        "target_classes": list(target.class_names),
-        "target_test_images": test_images,
-        "arms": arms,
-        "settings": settings.to_dict(),
-    }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(out_dir / "results.json", result)
-    log(f"\ntarget: {', '.join(target.class_names)}: {settings.target_images} training images, "
-        f"{test_images} test images; {settings.epochs} epochs per arm, {settings.seeds} "
-        f"seed{'s' if settings.seeds > 1 else ''}")
-    log("| arm | test accuracy % (mean ± std over seeds) |")
-    log("|---|---:|")
-    for arm, figures in arms.items():
-        spread = f" ± {100 * figures['std']:.1f}" if figures["std"] is not None else ""
-        log(f"| {arm} | {100 * figures['mean']:.1f}{spread} |")
-    log(f"(one accuracy's binomial standard error on {test_images} images: at most "
-        f"±{100 * math.sqrt(0.25 / test_images):.1f} points)")
-    return result
+    backbone_path = settings.backbone
+    if backbone_path is None:
+        pretraining = Settings(
+            dataset=settings.source_dataset or settings.dataset,
+            classes=(settings.source_classes or DEFAULT_SOURCE_CLASSES)
+            if settings.carves_source else None,
+            limit=settings.limit if settings.carves_source else None,
+            epochs=settings.pretrain_epochs, batch_size=settings.pretrain_batch_size,
+            width_scale=settings.width_scale, seeds=1, data_dir=settings.data_dir,
+            save_model=True)
+        source = Variant(name=settings.preset, preset=settings.preset,
+                         summary=f"{settings.preset} pretrained on the source task")
+        log(f"== pretraining the backbone: {out_dir / 'pretrain'}")
+        runner.execute(Study(name="pretrain", variants=(source,), title="Pretraining"),
+                       pretraining, out_dir / "pretrain", log=log)
+        backbone_path = layout.run_dir(out_dir / "pretrain", source.name, 0) / runner.MODEL_FILE
+        if not backbone_path.exists():
+            raise ValueError(f"{out_dir / 'pretrain'} holds a finished pretraining without its "
+                             f"model file ({backbone_path.name}); nothing was changed: choose "
+                             f"another --out. Received: out={str(out_dir)!r}")
+    backbone = kgen.models.load_model(backbone_path, compile=False)
+    if not isinstance(backbone, kgen.models.Classifier):
+        raise ValueError("`backbone` must be a kgen CNN (built by kgen.models and saved as "
+                         f".keras). Received: backbone={str(backbone_path)!r}")
+    preset = backbone.preset or settings.preset
+    # The backbone's network as the preset plus overrides: the scratch arm
+    # trains exactly it, and the runner checks the transfer arms' against it.
+    base = kgen.models.get(preset).model.to_dict()
+    overrides = {name: value for name, value in backbone.model_config.to_dict().items()
+                 if base.get(name) != value}
+    target = Settings(
+        dataset=settings.dataset,
+        classes=settings.target_classes or (DEFAULT_TARGET_CLASSES if settings.carves_source
+                                            else None),
+        limit=settings.target_images, epochs=settings.epochs, batch_size=settings.batch_size,
+        seeds=settings.seeds, data_dir=settings.data_dir, backbone=str(backbone_path))
+    arms = tuple(Variant(name=arm, preset=preset, model=overrides,
+                         train={} if transfer == "none" else {"transfer": transfer},
+                         summary=ARM_SUMMARIES[arm])
+                 for arm, transfer in ARMS.items())
+    study = Study(name="transfer", variants=arms, compare="first",
+                  title="Transfer: from scratch, a linear probe and a fine-tune",
+                  description=f"The backbone `{backbone_path}` ({preset}) on the target task: "
+                              "trained from scratch, as a linear probe, and fine-tuned.")
+    log(f"== the target task: {out_dir / 'target'}")
+    return runner.execute(study, target, out_dir / "target", log=log)
 
 
-def _pretraining_record(settings):
-    """The settings a pretrained backbone depends on (`BACKBONE_RECORD`)."""
-    import keras
-
-    fields = ("dataset", "source_classes", "source_dataset", "preset", "width_scale",
-              "pretrain_epochs", "pretrain_batch_size", "limit")
-    record = {name: getattr(settings, name) for name in fields}
-    if settings.carves_source:
-        record["source_classes"] = list(settings.source_classes or DEFAULT_SOURCE_CLASSES)
-    return {**record, "backend": keras.backend.backend()}
+ARM_SUMMARIES = {
+    "scratch": "the backbone's network from random weights",
+    "probe": "a new classifier on the frozen backbone (a linear probe)",
+    "fine-tune": "the new classifier on the frozen backbone for half the epochs, then all of "
+                 "it at a tenth of the learning rate",
+}
