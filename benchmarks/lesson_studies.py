@@ -39,7 +39,6 @@ RESULTS = ROOT / "docs" / "results"
 PAGE = ROOT / "docs" / "results-lessons.md"
 COPIED = ("results.csv", "results.json", "report.md", "learning_curves.png", "accuracy_gap.png",
           "gradient_norms.png")
-TRANSFER = ROOT / "benchmarks" / "measurements" / "2026-12-06-transfer-cifar10-split.json"
 DIGITS_VS_PHOTOS = ROOT / "benchmarks" / "measurements" / "2026-12-06-mnist-vs-cifar10.json"
 # The report sections a page section shows, by their first line (the kernel
 # table only for the study about penalties: every run records it).
@@ -149,12 +148,33 @@ STUDIES = {
             "BatchNorm, initialization, activation, skip and decay rows are measured "
             "against the variant they modify."),
     },
+    "transfer": {
+        # `kgen transfer` (its recipe): a pretraining study, then the arms' study,
+        # whose report is the section's table.
+        "recipe": "recipes/teaching/transfer.py",
+        "report_folder": "target",
+        "options": ["--seeds", "3"],
+        "why": "ladder-2 at half width pretrained for 10 epochs on all training images of "
+               "classes 0-4 (airplane, automobile, bird, cat, deer), then each arm for 10 "
+               "epochs, batch 64, on 1,000 training images of classes 5-9 (dog, frog, horse, "
+               "ship, truck), scored on all 2,500 test images of those classes; 3 seeds",
+        "reading": "",
+    },
 }
 
 
 def user_command(name, data, backend):
-    return ["kgen", "study", name, "--dataset", f"folder:{data}", *STUDIES[name]["options"],
+    entry = STUDIES[name]
+    if "recipe" in entry:
+        return ["python", entry["recipe"], "--dataset", f"folder:{data}", *entry["options"],
+                "--backend", backend, "--out", f"runs/lessons-{name}"]
+    return ["kgen", "study", name, "--dataset", f"folder:{data}", *entry["options"],
             "--backend", backend, "--out", f"runs/lessons-{name}"]
+
+
+def report_folder(name, out_dir):
+    """Where the study's report is under its --out (a recipe may write several)."""
+    return Path(out_dir) / STUDIES[name].get("report_folder", "")
 
 
 def shown(command):
@@ -163,7 +183,8 @@ def shown(command):
 
 def record(name, out_dir, command, wall_seconds=None, load_before=None):
     """Copies the study's small files to docs/results/lessons-NAME/ with run.json."""
-    out_dir = Path(out_dir)
+    pretrain = Path(out_dir) / "pretrain" / "results.json"
+    out_dir = report_folder(name, out_dir)
     write_report(out_dir)  # with the kgen of this commit, from the study's files
     results = read_json(out_dir / "results.json")
     runs = results["runs"]
@@ -172,6 +193,8 @@ def record(name, out_dir, command, wall_seconds=None, load_before=None):
     for file_name in COPIED:
         if (out_dir / file_name).exists():
             shutil.copyfile(out_dir / file_name, target / file_name)
+    if pretrain.exists():  # the backbone's own study (kgen transfer)
+        shutil.copyfile(pretrain, target / "pretrain-results.json")
     finished = sorted(run["finished_at"] for run in runs if run.get("finished_at"))
     (target / "run.json").write_text(json.dumps({
         "command": shown(command),
@@ -191,7 +214,8 @@ def record(name, out_dir, command, wall_seconds=None, load_before=None):
 def run_study(name, data, backend):
     command = user_command(name, data, backend)
     load_before, start = os.getloadavg(), time.monotonic()
-    completed = subprocess.run(command, cwd=ROOT)
+    runnable = [sys.executable, *command[1:]] if command[0] == "python" else command
+    completed = subprocess.run(runnable, cwd=ROOT)
     if completed.returncode != 0:
         raise SystemExit(f"{shown(command)} failed ({completed.returncode})")
     record(name, ROOT / command[-1], command, time.monotonic() - start, load_before)
@@ -235,6 +259,12 @@ def study_section(name):
                      "most.")
     lines += [f"- Files: [`docs/results/lessons-{name}/`](results/lessons-{name}/) "
               f"([report](results/lessons-{name}/report.md)).", ""]
+    if (folder / "pretrain-results.json").exists():
+        source = read_json(folder / "pretrain-results.json")["variants"][0]
+        lines += [f"- Backbone: `{source['variant']}` pretrained on the source task, test "
+                  f"accuracy {100 * source['test_accuracy']['mean']:.1f}% on its classes' "
+                  f"test images ([`pretrain-results.json`](results/lessons-{name}/"
+                  "pretrain-results.json)).", ""]
     lines += report_sections((folder / "report.md").read_text(),
                              PENALTY_SECTIONS if name == "penalties" else SECTIONS)
     lines += [f"**Reading.** {STUDIES[name]['reading']}", ""]
@@ -242,37 +272,6 @@ def study_section(name):
                           ("accuracy_gap.png", "Accuracy and gap")):
         if (folder / figure).exists():
             lines += [f"![{title}](results/lessons-{name}/{figure})", ""]
-    return lines
-
-
-def transfer_section():
-    if not TRANSFER.exists():
-        return []
-    result = json.loads(TRANSFER.read_text())
-    size = result["target_test_images"]
-    lines = ["## transfer", "", "```bash", result["command"], "```", "",
-             f"- Source task: {', '.join(result['source_classes'])} (all their training "
-             f"images); test accuracy of the pretrained network on them "
-             f"{100 * result['source_test_accuracy']:.1f}%.",
-             f"- Target task: {', '.join(result['target_classes'])}, "
-             f"{result['settings']['target_images']:,} training images, {size:,} test "
-             f"images; {result['settings']['epochs']} epochs per arm, "
-             f"{result['settings']['seeds']} seeds; kgen commit `{result.get('commit')}`; "
-             f"backend {result['backend']}; "
-             + ", ".join(f"{k} {v}" for k, v in result["versions"].items()) + ".",
-             f"- One test accuracy's binomial standard error: at most "
-             f"{100 * (0.25 / size) ** 0.5:.1f} points.",
-             f"- File: [`benchmarks/measurements/{TRANSFER.name}`]"
-             f"(../benchmarks/measurements/{TRANSFER.name}).", "",
-             "| Arm | Test accuracy % (mean ± std over seeds) | Per seed |", "|---|---:|---|"]
-    for arm, figures in result["arms"].items():
-        lines.append(f"| {arm} | {100 * figures['mean']:.1f} ± {100 * figures['std']:.1f} "
-                     f"| {', '.join(f'{100 * v:.1f}' for v in figures['test_accuracy'])} |")
-    lines += ["", "**Reading.** Features learnt on five other classes are worth more than "
-              "training the same network on the 1,000 target images: both transfer arms "
-              "are well ahead of the network trained from scratch, by many binomial "
-              "errors. Fine-tuning the whole network after the head adds little over the "
-              "linear probe here; compare the gap with the seeds' spread.", ""]
     return lines
 
 
@@ -350,7 +349,6 @@ def write_page():
     lines += digits_vs_photos_section()
     for name in done:
         lines += study_section(name)
-    lines += transfer_section()
     PAGE.write_text("\n".join(lines))
 
 

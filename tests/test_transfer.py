@@ -115,6 +115,7 @@ def test_an_application_loads_its_weights_from_a_file(tmp_path):
 
 
 def test_transfer_recipe_compares_the_three_arms_through_the_runner(tmp_path, capsys):
+    import hashlib
     import importlib.util
     import json
     from pathlib import Path
@@ -141,7 +142,10 @@ def test_transfer_recipe_compares_the_three_arms_through_the_runner(tmp_path, ca
     probe = json.loads((layout.run_dir(tmp_path / "target", "probe", 0) / "config.json")
                        .read_text())
     assert probe["settings"]["classes"] == [5, 6, 7, 8, 9]
-    assert probe["backbone"]["path"] == str(pretrain / "model.keras")
+    manifest = json.loads((tmp_path / "target" / "study.json").read_text())
+    assert manifest["settings"]["backbone"] == str(pretrain / "model.keras")
+    assert probe["backbone"]["sha256"] == hashlib.sha256(
+        (pretrain / "model.keras").read_bytes()).hexdigest()
     # Again: nothing retrained. Other pretraining settings: refused, nothing changed.
     assert recipe.main(argv) == 0
     assert capsys.readouterr().out.count("finished already") == 7

@@ -141,6 +141,12 @@ def test_a_stopped_fine_tune_resumes_where_it_stopped(backbone, tmp_path, stop_a
 def test_a_transfer_run_of_another_backbone_file_is_another_run(backbone, tmp_path):
     study = Study(name="transfer", variants=ARMS[1:2])
     runner.execute(study, Settings(**TARGET, backbone=str(backbone)), tmp_path, log=quiet)
+    # The same file elsewhere is the same backbone: the finished run is kept.
+    moved = tmp_path / "moved.keras"
+    moved.write_bytes(backbone.read_bytes())
+    logged = []
+    runner.execute(study, Settings(**TARGET, backbone=str(moved)), tmp_path, log=logged.append)
+    assert any("finished already" in line for line in logged)
     other = tmp_path / "other.keras"
     model = kgen.models.load_model(backbone)
     model.layers[-1].kernel.assign(model.layers[-1].kernel + 1.0)
@@ -222,6 +228,7 @@ def test_kgen_train_runs_a_probe_from_the_command_line(backbone, tmp_path):
     run_dir = layout.run_dir(out, "small-cnn", 0)
     config = read_json(run_dir / "config.json")
     assert config["train"]["transfer"] == "probe" and config["settings"]["classes"] == [5, 6, 7, 8, 9]
-    assert config["backbone"]["path"] == str(backbone)
+    assert read_json(out / "study.json")["settings"]["backbone"] == str(backbone)
+    assert len(config["backbone"]["sha256"]) == 64
     assert kgen.models.load_model(run_dir / runner.MODEL_FILE).layers[-1].name == (
         "transfer_classifier")

@@ -58,7 +58,7 @@ class PlannedVariant:
     train: object
     course: float | None
     course_train: float | None
-    # For a variant with a `transfer`: {"path", "sha256"} of `Settings.backbone`.
+    # For a variant with a `transfer`: `Settings.backbone`'s digest and image shape.
     backbone: dict | None = None
 
     def config(self, settings, data, seed, data_fingerprint=None):
@@ -138,7 +138,7 @@ def plan(study, settings):
 
 
 def transfer_backbone(variant, model, settings, checked):
-    """`{"path", "sha256"}` of the backbone a `transfer` variant starts from,
+    """`{"sha256", "image_shape"}` of the backbone a `transfer` variant starts from,
     after checking that there is one and that it is the variant's network
     (so the study's from-scratch arm, the same preset and overrides without
     `transfer`, trains the same network from random weights). `checked`
@@ -172,7 +172,9 @@ def transfer_backbone(variant, model, settings, checked):
                          f"variant's ({'; '.join(differences)}); give the variant the backbone's "
                          f"preset and overrides (and --width-scale). "
                          f"Received: backbone={settings.backbone!r}")
-    return {"path": settings.backbone, "sha256": digest, "image_shape": list(image_shape)}
+    # The file's content is the run's identity, not its path (the study's
+    # manifest keeps the path): a moved folder still resumes.
+    return {"sha256": digest, "image_shape": list(image_shape)}
 
 
 def execute(study, settings, out_dir, only=None, force=False, executor="local", address=None,
@@ -208,7 +210,7 @@ def execute(study, settings, out_dir, only=None, force=False, executor="local", 
     layout.check_output_folder(out_dir, study, settings, force=force)
     data = load_dataset(settings)
     check_batch_sizes(planned, data)
-    check_builds(planned, data)
+    check_builds(planned, data, settings)
     fingerprint = dataset_fingerprint(data)
     check_runs([(p, seed) for p in planned for seed in seeds], settings, data, out_dir,
                force=force, data_fingerprint=fingerprint)
@@ -303,18 +305,18 @@ def check_batch_sizes(planned, data):
             raise ValueError(f"variant {planned_variant.variant.name!r}: {error}") from None
 
 
-def check_builds(planned, data):
+def check_builds(planned, data, settings):
     """Builds every variant's model for `data` once (no training), so a config
     that cannot build fails before the first run."""
     for planned_variant in planned:
         try:
-            build_model(planned_variant, data, name="check")
+            build_model(planned_variant, data, settings, name="check")
         except (ValueError, TypeError) as error:
             raise type(error)(f"variant {planned_variant.variant.name!r}: {error}") from None
         keras.backend.clear_session()
 
 
-def build_model(planned_variant, data, mean=None, std=None, name=None):
+def build_model(planned_variant, data, settings, mean=None, std=None, name=None):
     """The run's model: the variant's network from its initialization, or for
     a `transfer` variant the backbone with a new classifier for `data`'s
     classes (the backbone keeps the input statistics it was trained with)."""
@@ -327,8 +329,8 @@ def build_model(planned_variant, data, mean=None, std=None, name=None):
         raise ValueError(f"the backbone takes images of shape "
                          f"{tuple(planned_variant.backbone['image_shape'])} and the dataset's are "
                          f"{tuple(data.input_shape)}. "
-                         f"Received: backbone={planned_variant.backbone['path']!r}")
-    backbone = kgen.models.load_model(planned_variant.backbone["path"], compile=False)
+                         f"Received: backbone={settings.backbone!r}")
+    backbone = kgen.models.load_model(settings.backbone, compile=False)
     return kgen.transfer.with_new_head(backbone, data.num_classes, name=name)
 
 
@@ -567,7 +569,7 @@ def run_one(planned_variant, settings, data, seed, directory, log=print, force=F
     kgen.backend.set_random_seed(seed)
     mean, std = input_statistics(planned_variant.variant.scaling, data)
     with kgen.precision.policy(settings.precision):
-        model = build_model(planned_variant, data, mean=mean, std=std)
+        model = build_model(planned_variant, data, settings, mean=mean, std=std)
     journal = HistoryJournal(history_path, rows, planned_variant.train.epochs, log)
     extra_callbacks = [keras.callbacks.TerminateOnNaN()]
     if settings.tensorboard:
