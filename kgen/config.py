@@ -275,6 +275,13 @@ class TrainConfig:
                              "the network: `head_epochs` must be below `epochs` (and `epochs` "
                              f"at least 2). Received: head_epochs={self.head_epochs}, "
                              f"epochs={self.epochs}")
+        if self.transfer != "fine-tune" and (self.head_epochs is not None
+                                             or self.fine_tune_learning_rate_factor != 0.1):
+            # They would change nothing but the run's name and identity.
+            raise ValueError("`head_epochs` and `fine_tune_learning_rate_factor` apply to "
+                             "transfer='fine-tune'. Received: "
+                             f"transfer={self.transfer!r}, head_epochs={self.head_epochs}, "
+                             f"fine_tune_learning_rate_factor={self.fine_tune_learning_rate_factor}")
         if self.transfer != "none" and self.early_stopping_patience:
             # A fine-tune is two fits: early stopping in the first would not stop the second.
             raise ValueError("`early_stopping_patience` is not available with `transfer`. "

@@ -45,7 +45,7 @@ def compile_model(model, train_config, steps_per_epoch, epochs=None, jit_compile
 
 
 def fit(model, dataset, train_config, epochs=None, callbacks=(), verbose="auto",
-        jit_compile="auto", initial_epoch=0, data_dependent_init=True):
+        jit_compile="auto", initial_epoch=0, data_dependent_init=True, schedule_epochs=None):
     """Compile `model` for `train_config` and fit it on a `kgen.data.Dataset`.
 
     Validates the arrays first (uint8 images of the model's shape, labels in
@@ -54,7 +54,9 @@ def fit(model, dataset, train_config, epochs=None, callbacks=(), verbose="auto",
     alternating flips, early stopping if configured) and returns Keras' `History`.
     `data_dependent_init=False` leaves weight-normalized layers as they are
     (trained weights: a second phase, or a pretrained backbone) instead of
-    initializing them from the first batch.
+    initializing them from the first batch. `schedule_epochs`: the epochs the
+    learning-rate schedule spans (default `epochs`), for a phase of a run that
+    starts at `initial_epoch` with a fresh optimizer.
     """
     epochs = (train_config.epochs if epochs is None
               else check_int("epochs", epochs, minimum=1, maximum=MAX_EPOCHS))
@@ -76,7 +78,9 @@ def fit(model, dataset, train_config, epochs=None, callbacks=(), verbose="auto",
         )
     batch_size = check_batch_size(train_config.batch_size, len(dataset.x_train))
     steps_per_epoch = math.ceil(len(dataset.x_train) / batch_size)
-    compile_model(model, train_config, steps_per_epoch, epochs, jit_compile=jit_compile)
+    schedule_epochs = epochs if schedule_epochs is None else check_int(
+        "schedule_epochs", schedule_epochs, minimum=1, maximum=MAX_EPOCHS)
+    compile_model(model, train_config, steps_per_epoch, schedule_epochs, jit_compile=jit_compile)
     if data_dependent_init and any(isinstance(layer, WeightNormalization)
                                    for layer in every_layer(model)):
         # (and MeanOnlyBatchNormalization's moving means: see its docstring)

@@ -247,6 +247,16 @@ def check_sequence(name, value):
     return tuple(value)
 
 
+def check_classes(name, value, num_classes=None):
+    """Two or more distinct class indices (below `num_classes` when given), as a tuple."""
+    maximum = None if num_classes is None else num_classes - 1
+    classes = tuple(check_int(name, c, minimum=0, maximum=maximum)
+                    for c in check_sequence(name, value))
+    if len(set(classes)) < 2 or len(set(classes)) != len(classes):
+        raise ValueError(f"`{name}` must name two or more distinct classes. {received(name, value)}")
+    return classes
+
+
 def check_per_channel(name, value, channels, minimum=None, maximum=None, min_inclusive=True):
     """One number, or one per channel (a list, tuple or NumPy array), as a list of
     `channels` finite floats inside the bounds."""

@@ -155,6 +155,35 @@ def test_a_transfer_run_of_another_backbone_file_is_another_run(backbone, tmp_pa
         runner.execute(study, Settings(**TARGET, backbone=str(other)), tmp_path, log=quiet)
 
 
+def test_each_phase_of_a_fine_tune_has_its_own_schedule(backbone, tmp_path):
+    # Cosine over 4 epochs, head 2: the second phase is the first phase's
+    # schedule again, at a tenth of the rate, as `kgen.transfer.fine_tune` has it.
+    arm = Variant(name="fine-tune", preset="small-cnn", model=MODEL,
+                  train={"transfer": "fine-tune", "schedule": "cosine"})
+    runner.execute(Study(name="t", variants=(arm,)), Settings(**TARGET, backbone=str(backbone)),
+                   tmp_path, log=quiet)
+    rates = [row["learning_rate"] for row in
+             read_csv(layout.run_dir(tmp_path, "fine-tune", 0) / "history.csv")]
+    assert rates[0] > rates[1]  # it decays
+    assert rates[2:] == pytest.approx([0.1 * rate for rate in rates[:2]])
+
+
+def test_a_backbone_changed_during_a_study_is_refused(backbone, tmp_path, monkeypatch):
+    copy = tmp_path / "backbone.keras"
+    copy.write_bytes(backbone.read_bytes())
+    real_plan = runner.plan
+
+    def plan_then_replace_the_file(study, settings):
+        planned = real_plan(study, settings)
+        copy.write_bytes(copy.read_bytes() + b"\0")  # after the check, before the runs
+        return planned
+
+    monkeypatch.setattr(runner, "plan", plan_then_replace_the_file)
+    with pytest.raises(ValueError, match="changed since the study checked it"):
+        runner.execute(Study(name="t", variants=ARMS[1:2]),
+                       Settings(**TARGET, backbone=str(copy)), tmp_path / "out", log=quiet)
+
+
 def test_transfer_needs_a_backbone_of_the_variants_network(backbone, tmp_path):
     with pytest.raises(ValueError, match="give one"):
         runner.execute(Study(name="t", variants=ARMS[1:2]), Settings(**TARGET), tmp_path,
@@ -162,6 +191,14 @@ def test_transfer_needs_a_backbone_of_the_variants_network(backbone, tmp_path):
     wider = Settings(**{**TARGET, "width_scale": 0.25}, backbone=str(backbone))
     with pytest.raises(ValueError, match="width_multiplier"):
         runner.execute(Study(name="t", variants=ARMS[1:2]), wider, tmp_path, log=quiet)
+    # A backbone that no variant would use is a mistake, not a setting to record.
+    with pytest.raises(ValueError, match="backbone="):
+        runner.execute(Study(name="t", variants=ARMS[:1]),
+                       Settings(**TARGET, backbone=str(backbone)), tmp_path, log=quiet)
+    with pytest.raises(ValueError, match="variant 'fine-tune': .*head_epochs"):
+        runner.execute(Study(name="t", variants=ARMS[2:]),
+                       Settings(**{**TARGET, "epochs": 1}, backbone=str(backbone)), tmp_path,
+                       log=quiet)
     assert not tmp_path.joinpath("study.json").exists()
 
 
@@ -182,7 +219,11 @@ def test_settings_refuse_bad_classes_and_backbones(fields, named):
     ({"transfer": "fine-tune", "epochs": 4, "head_epochs": 4}, "head_epochs"),
     ({"transfer": "fine-tune", "epochs": 1}, "head_epochs"),
     ({"transfer": "probe", "early_stopping_patience": 2}, "early_stopping_patience"),
-    ({"fine_tune_learning_rate_factor": 0.0}, "fine_tune_learning_rate_factor"),
+    ({"transfer": "fine-tune", "fine_tune_learning_rate_factor": 0.0},
+     "fine_tune_learning_rate_factor"),
+    ({"head_epochs": 2}, "head_epochs"),  # it would change nothing but the run's identity
+    ({"transfer": "probe", "fine_tune_learning_rate_factor": 0.5},
+     "fine_tune_learning_rate_factor"),
 ])
 def test_train_config_refuses_bad_transfer_fields(train, named):
     with pytest.raises(ValueError, match=named):

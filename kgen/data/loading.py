@@ -8,7 +8,7 @@ import numpy as np
 from kgen.data.dataset import Dataset
 from kgen.data.splits import stratified_split, stratified_subset, take_rows
 from kgen.data.statistics import channel_statistics
-from kgen.validation import check_choice, check_int, check_number, received
+from kgen.validation import check_choice, check_classes, check_int, check_number, received
 
 FOLDER_PREFIX = "folder:"
 
@@ -134,10 +134,7 @@ def class_subset(data, classes, train_limit=None, seed=0):
     stratified, seeded subset): a source or target task carved from one
     dataset, for pretraining on some classes and transferring to the others
     (`kgen transfer`; `Settings.classes` in a study)."""
-    classes = [check_int("classes", c, minimum=0, maximum=data.num_classes - 1) for c in classes]
-    if len(set(classes)) < 2 or len(set(classes)) != len(classes):
-        raise ValueError(f"`classes` must name two or more distinct classes. "
-                         f"{received('classes', classes)}")
+    classes = list(check_classes("classes", classes, data.num_classes))
     mapping = np.full(data.num_classes, -1)
     mapping[classes] = np.arange(len(classes))
     changes = {}

@@ -225,6 +225,8 @@ def markdown(manifest, study, summaries, run_rows, datasets=(), references=(), g
         f"width scale {settings.get('width_scale')}, batch size "
         f"{settings.get('batch_size') or 'each preset'}"
         + (f", synthetic train size {settings['train_size']}" if settings.get("train_size") else "")
+        + (f", classes {', '.join(map(str, settings['classes']))} of it only (relabelled "
+           "0..k-1)" if settings.get("classes") else "")
         + (f", {100 * settings['label_noise']:g}% of the training labels replaced by another "
            "class (validation and test labels clean)" if settings.get("label_noise") else "")
         + (f", {settings['folds']}-fold cross-validation (run i validates on fold i of the "

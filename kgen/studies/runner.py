@@ -15,6 +15,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -121,7 +122,10 @@ def plan(study, settings):
             train_overrides["epochs"] = settings.epochs
         if settings.batch_size is not None:
             train_overrides["batch_size"] = settings.batch_size
-        train = dataclasses.replace(train, **train_overrides)
+        try:
+            train = dataclasses.replace(train, **train_overrides)
+        except ValueError as error:  # e.g. --epochs 1 for a fine-tune
+            raise ValueError(f"variant {variant.name!r}: {error}") from None
         if settings.limit is not None and train.batch_size > settings.limit:
             raise ValueError(
                 f"variant {variant.name!r}: `batch_size` is larger than `limit`, the most "
@@ -134,6 +138,11 @@ def plan(study, settings):
             backbone = transfer_backbone(variant, model, settings, backbones)
         planned.append(PlannedVariant(variant, preset, model, train, course_figure(variant, preset),
                                       course_train_figure(variant, preset), backbone))
+    if settings.backbone is not None and not any(p.backbone for p in planned):
+        # It would be recorded in the manifest and used by no run.
+        raise ValueError("`backbone` is used by variants whose training has a `transfer` "
+                         "('probe' or 'fine-tune'); this study has none (`kgen transfer` builds "
+                         f"one). Received: backbone={settings.backbone!r}")
     return planned
 
 
@@ -156,7 +165,10 @@ def transfer_backbone(variant, model, settings, checked):
                          f"available with it. Received: gradient_norms={settings.gradient_norms}, "
                          f"precision={settings.precision!r}")
     if settings.backbone not in checked:
-        loaded = kgen.models.load_model(settings.backbone, compile=False)
+        try:
+            loaded = kgen.models.load_model(settings.backbone, compile=False)
+        except ValueError as error:
+            raise ValueError(f"`backbone` cannot be loaded: {error}") from None
         if not isinstance(loaded, kgen.models.Classifier):
             raise ValueError("`backbone` must be a kgen CNN (built by kgen.models and saved as "
                              f".keras). Received: backbone={settings.backbone!r}")
@@ -330,25 +342,42 @@ def build_model(planned_variant, data, settings, mean=None, std=None, name=None)
                          f"{tuple(planned_variant.backbone['image_shape'])} and the dataset's are "
                          f"{tuple(data.input_shape)}. "
                          f"Received: backbone={settings.backbone!r}")
+    from kgen.data.storage import file_digest
+
+    # The file the study checked, not one put in its place since (or another
+    # node's copy under the same path).
+    if file_digest(settings.backbone, "sha256") != planned_variant.backbone["sha256"]:
+        raise ValueError("the backbone file changed since the study checked it. "
+                         f"Received: backbone={settings.backbone!r}")
     backbone = kgen.models.load_model(settings.backbone, compile=False)
     return kgen.transfer.with_new_head(backbone, data.num_classes, name=name)
 
 
+class Phase(NamedTuple):
+    """One `fit` of a run: epochs `start` to `end`, with the backbone frozen
+    (`backbone_trainable=False`), unfrozen (True) or no backbone (None)."""
+
+    start: int
+    end: int
+    backbone_trainable: bool | None
+    train: object
+
+
 def training_phases(train):
-    """The fits a run trains in, as (first epoch, end epoch, backbone
-    trainable or None, TrainConfig): one fit of everything, a probe's one fit
-    with the backbone frozen, or a fine-tune's head-only fit and then the
-    fit of all of it at `fine_tune_learning_rate_factor` times the rate (a
-    change of `trainable` needs a recompile, so its optimizer starts afresh)."""
+    """The fits a run trains in (`Phase`): one fit of everything, a probe's
+    one fit with the backbone frozen, or a fine-tune's head-only fit and then
+    the fit of all of it at `fine_tune_learning_rate_factor` times the rate (a
+    change of `trainable` needs a recompile, so its optimizer and schedule
+    start afresh, as in `kgen.transfer.fine_tune`)."""
     if train.transfer == "none":
-        return [(0, train.epochs, None, train)]
+        return [Phase(0, train.epochs, None, train)]
     if train.transfer == "probe":
-        return [(0, train.epochs, False, train)]
+        return [Phase(0, train.epochs, False, train)]
     if train.transfer == "fine-tune":
         lower = dataclasses.replace(
             train, learning_rate=train.learning_rate * train.fine_tune_learning_rate_factor)
-        return [(0, train.frozen_epochs, False, train),
-                (train.frozen_epochs, train.epochs, True, lower)]
+        return [Phase(0, train.frozen_epochs, False, train),
+                Phase(train.frozen_epochs, train.epochs, True, lower)]
     raise ValueError(f"unknown transfer {train.transfer!r}")
 
 
@@ -579,26 +608,32 @@ def run_one(planned_variant, settings, data, seed, directory, log=print, force=F
     phases = training_phases(planned_variant.train)
     # The phases left; a run killed after its last epoch but before its result
     # still runs the last one for no epochs, which restores its weights.
-    left = [phase for phase in phases if phase[1] > restored_epoch] or phases[-1:]
-    for index, (start, end, backbone_trainable, phase_train) in enumerate(left):
-        if backbone_trainable is not None:
-            kgen.transfer.set_backbone_trainable(model, backbone_trainable)
-        restore = index == 0 and restored_epoch > 0
-        if restore and restored_epoch == start:
+    left = [phase for phase in phases if phase.end > restored_epoch] or phases[-1:]
+    diverged = False
+    for index, phase in enumerate(left):
+        if phase.backbone_trainable is not None:
+            kgen.transfer.set_backbone_trainable(model, phase.backbone_trainable)
+        if index > 0 or restored_epoch == 0:
+            restore = False  # nothing backed up, or the model holds the weights
+        elif restored_epoch == phase.start:
             # Resumed where a phase begins: the backup holds the weights and the
-            # previous phase's optimizer, and this phase's optimizer starts afresh.
+            # previous phase's optimizer; this phase's optimizer starts afresh.
             restore_weights(model, backup_dir)
             restore = False
-        kgen.training.fit(model, data, phase_train, epochs=end,
+        else:
+            restore = True  # weights and this phase's optimizer, from the backup
+        kgen.training.fit(model, data, phase.train, epochs=phase.end,
                           callbacks=[journal, EpochBackup(backup_dir, restore=restore),
                                      *extra_callbacks, *callbacks],
-                          verbose=0, initial_epoch=max(restored_epoch, start),
-                          data_dependent_init=planned_variant.backbone is None and start == 0)
-        if any(not is_finite_number(row.get("loss")) for row in journal.rows):
+                          verbose=0, initial_epoch=max(restored_epoch, phase.start),
+                          schedule_epochs=phase.end - phase.start,
+                          data_dependent_init=planned_variant.backbone is None
+                          and phase.start == 0)
+        diverged = any(not is_finite_number(row.get("loss")) for row in journal.rows)
+        if diverged:
             break
 
     rows = journal.rows
-    diverged = any(not is_finite_number(row.get("loss")) for row in rows)
     test_scores = {}
     if not diverged:
         # The compiled loss, as for val_loss (label smoothing and L2 penalties included).

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kgen.precision import check_precision
-from kgen.validation import check_int, check_number, check_sequence, received
+from kgen.validation import check_classes, check_int, check_number, received
 
 # `kgen ladder --quick`: the ten-rung ladder in under ten minutes on two CPU cores
 # (benchmarks/quick_ladder.py runs it on each backend and writes docs/results.md, with
@@ -163,12 +163,7 @@ class Settings:
                 raise ValueError("`test_seed` chooses the test split of a folder: dataset; the "
                                  f"other datasets have a fixed one. {received('dataset', self.dataset)}")
         if self.classes is not None:
-            classes = tuple(check_int("classes", c, minimum=0)
-                            for c in check_sequence("classes", self.classes))
-            if len(set(classes)) < 2 or len(set(classes)) != len(classes):
-                raise ValueError("`classes` must name two or more distinct classes. "
-                                 f"{received('classes', self.classes)}")
-            object.__setattr__(self, "classes", classes)
+            object.__setattr__(self, "classes", check_classes("classes", self.classes))
         if self.backbone is not None:
             if not str(self.backbone).endswith(".keras") or not Path(self.backbone).is_file():
                 raise ValueError("`backbone` must be an existing kgen `.keras` file. "

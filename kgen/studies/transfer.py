@@ -17,7 +17,7 @@ settings are Keras-free, so the CLI checks them before a backend starts.
 import dataclasses
 from pathlib import Path
 
-from kgen.validation import check_choice, check_int, check_number, check_sequence, received
+from kgen.validation import check_choice, check_classes, check_int, check_number, received
 
 DEFAULT_SOURCE_CLASSES = (0, 1, 2, 3, 4)
 DEFAULT_TARGET_CLASSES = (5, 6, 7, 8, 9)
@@ -48,7 +48,8 @@ class TransferSettings:
             tenth of the learning rate.
         seeds: runs of each arm (initialization and order of the images; the
             target's training images are the same stratified subset in all).
-        limit: training images loaded from `dataset` (for quick runs).
+        limit: training images of the source task carved from `dataset`
+            (after its classes are taken; for quick runs).
     """
 
     dataset: str = "synthetic"
@@ -89,13 +90,8 @@ class TransferSettings:
                              "the dataset), `source_dataset` or `backbone`. Received: "
                              + ", ".join(f"{name}={getattr(self, name)!r}" for name in sources))
         for name in ("source_classes", "target_classes"):
-            value = getattr(self, name)
-            if value is not None:
-                classes = tuple(check_int(name, c, minimum=0) for c in check_sequence(name, value))
-                if len(set(classes)) < 2 or len(set(classes)) != len(classes):
-                    raise ValueError(f"`{name}` must name two or more distinct classes. "
-                                     f"{received(name, value)}")
-                object.__setattr__(self, name, classes)
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, check_classes(name, getattr(self, name)))
         if self.backbone is not None:
             if not str(self.backbone).endswith(".keras") or not Path(self.backbone).is_file():
                 raise ValueError("`backbone` must be an existing kgen `.keras` file. "
@@ -123,6 +119,7 @@ def compare(settings, out_dir, log=print):
     returns the target study's `kgen.studies.report.Report`."""
     import kgen.models
     from kgen.studies import Settings, Study, Variant, layout, runner
+    from kgen.studies.files import read_json
 
     if not isinstance(settings, TransferSettings):
         raise TypeError(f"`settings` must be a TransferSettings. {received('settings', settings)}")
@@ -142,7 +139,12 @@ def compare(settings, out_dir, log=print):
         log(f"== pretraining the backbone: {out_dir / 'pretrain'}")
         runner.execute(Study(name="pretrain", variants=(source,), title="Pretraining"),
                        pretraining, out_dir / "pretrain", log=log)
-        backbone_path = layout.run_dir(out_dir / "pretrain", source.name, 0) / runner.MODEL_FILE
+        run_dir = layout.run_dir(out_dir / "pretrain", source.name, 0)
+        backbone_path = run_dir / runner.MODEL_FILE
+        if read_json(run_dir / "result.json")["status"] != "completed":
+            raise ValueError(f"The pretraining diverged ({run_dir}): there is no backbone to "
+                             "transfer. Lower its learning rate or change the preset. "
+                             f"Received: preset={settings.preset!r}")
         if not backbone_path.exists():
             raise ValueError(f"{out_dir / 'pretrain'} holds a finished pretraining without its "
                              f"model file ({backbone_path.name}); nothing was changed: choose "
