@@ -192,3 +192,37 @@ def test_kgen_transfer_refuses_bad_input_before_writing(argv, named, tmp_path, c
     assert kgen.cli.main(["transfer", *argv, "--out", str(out)]) == 2
     assert named in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_kgen_transfer_pretrains_on_another_dataset(tmp_path, monkeypatch, capsys):
+    # The course's pretraining on CIFAR-100: a tiny archive in its published
+    # layout where the loader looks (its md5 made the expected one), then the
+    # arms on all ten synthetic classes.
+    import json
+
+    import kgen.cli
+    from kgen.data import cifar
+    from tests.data_helpers import cifar100_python_files, md5_of, random_images, write_tar_gz
+
+    fine = np.tile(np.arange(10), 20)  # 20 images of 10 of the 100 classes
+    train = (random_images(200, seed=1), fine, fine // 5)
+    test = (random_images(20, seed=2), fine[:20], fine[:20] // 5)
+    archive = write_tar_gz(tmp_path / "cifar-100-python.tar.gz", "cifar-100-python",
+                           cifar100_python_files(train, test,
+                                                 [f"fine_{i}" for i in range(100)],
+                                                 [f"coarse_{i}" for i in range(20)]))
+    monkeypatch.setitem(cifar.ARCHIVE_MD5, archive.name, md5_of(archive))
+    out = tmp_path / "out"
+    assert kgen.cli.main([
+        "transfer", "--dataset", "synthetic", "--source-dataset", "cifar100", "--data-dir",
+        str(tmp_path), "--pretrain-epochs", "1", "--pretrain-batch-size", "32",
+        "--width-scale", "0.125", "--target-images", "40", "--epochs", "2", "--seeds", "1",
+        "--batch-size", "16", "--out", str(out)]) == 0
+    pretrain = json.loads((out / "pretrain" / "runs" / "ladder-2" / "seed-0" / "config.json")
+                          .read_text())
+    assert pretrain["dataset"]["name"] == "cifar100" and pretrain["dataset"]["classes"] == 100
+    assert "classes" not in pretrain["settings"]  # all of them
+    target = json.loads((out / "target" / "runs" / "probe" / "seed-0" / "config.json")
+                        .read_text())
+    assert target["dataset"]["name"] == "synthetic" and target["dataset"]["classes"] == 10
+    assert "| fine-tune |" in capsys.readouterr().out
