@@ -257,6 +257,16 @@ def check_classes(name, value, num_classes=None):
     return classes
 
 
+def check_keras_file(name, value):
+    """The path of an existing `.keras` file, as a string."""
+    from pathlib import Path
+
+    if not str(value).endswith(".keras") or not Path(value).is_file():
+        raise ValueError(f"`{name}` must be an existing kgen `.keras` file. "
+                         f"{received(name, str(value))}")
+    return str(value)
+
+
 def check_per_channel(name, value, channels, minimum=None, maximum=None, min_inclusive=True):
     """One number, or one per channel (a list, tuple or NumPy array), as a list of
     `channels` finite floats inside the bounds."""

@@ -5,10 +5,9 @@ Keras-free, so the CLI can print and check settings before choosing a backend.
 
 import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
 
 from kgen.precision import check_precision
-from kgen.validation import check_classes, check_int, check_number, received
+from kgen.validation import check_classes, check_int, check_keras_file, check_number, received
 
 # `kgen ladder --quick`: the ten-rung ladder in under ten minutes on two CPU cores
 # (benchmarks/quick_ladder.py runs it on each backend and writes docs/results.md, with
@@ -165,10 +164,7 @@ class Settings:
         if self.classes is not None:
             object.__setattr__(self, "classes", check_classes("classes", self.classes))
         if self.backbone is not None:
-            if not str(self.backbone).endswith(".keras") or not Path(self.backbone).is_file():
-                raise ValueError("`backbone` must be an existing kgen `.keras` file. "
-                                 f"{received('backbone', str(self.backbone))}")
-            object.__setattr__(self, "backbone", str(self.backbone))
+            object.__setattr__(self, "backbone", check_keras_file("backbone", self.backbone))
         for name in ("skip_bad", "flip_tta", "tensorboard", "gradient_norms", "save_model"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"`{name}` must be True or False. {received(name, getattr(self, name))}")

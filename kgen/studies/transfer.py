@@ -17,7 +17,14 @@ settings are Keras-free, so the CLI checks them before a backend starts.
 import dataclasses
 from pathlib import Path
 
-from kgen.validation import check_choice, check_classes, check_int, check_number, received
+from kgen.validation import (
+    check_choice,
+    check_classes,
+    check_int,
+    check_keras_file,
+    check_number,
+    received,
+)
 
 DEFAULT_SOURCE_CLASSES = (0, 1, 2, 3, 4)
 DEFAULT_TARGET_CLASSES = (5, 6, 7, 8, 9)
@@ -93,10 +100,7 @@ class TransferSettings:
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, check_classes(name, getattr(self, name)))
         if self.backbone is not None:
-            if not str(self.backbone).endswith(".keras") or not Path(self.backbone).is_file():
-                raise ValueError("`backbone` must be an existing kgen `.keras` file. "
-                                 f"{received('backbone', self.backbone)}")
-            object.__setattr__(self, "backbone", str(self.backbone))
+            object.__setattr__(self, "backbone", check_keras_file("backbone", self.backbone))
         if self.carves_source:
             source = self.source_classes or DEFAULT_SOURCE_CLASSES
             target = self.target_classes or DEFAULT_TARGET_CLASSES
