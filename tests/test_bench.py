@@ -89,6 +89,29 @@ def test_measure_backend_in_process():
     assert "keras" in result["versions"]
 
 
+def test_the_bench_times_a_study_run_of_the_resolved_preset(monkeypatch):
+    from kgen.studies import runner
+
+    runs = []
+
+    def recording_run_one(planned, settings, data, **options):
+        runs.append((planned, settings, data, options))
+        return run_one(planned, settings, data, **options)
+
+    run_one = runner.run_one
+    monkeypatch.setattr(runner, "run_one", recording_run_one)
+    config = bench.BenchConfig(**TINY, backends=(keras.backend.backend(),), reference=False,
+                               jit_compile="false")
+    result = bench.measure_backend(config, keras.backend.backend())
+    (planned, settings, data, options), = runs
+    model_config, train_config = bench.preset_configs("small-cnn", width=4, batch=8)
+    # One epoch of the timed steps: kgen.training.fit sizes the schedule to it.
+    assert (planned.model, planned.train) == (model_config,
+                                              dataclasses.replace(train_config, epochs=1))
+    assert len(data.x_train) == 8 * config.total_steps
+    assert options["jit_compile"] is False and result["jit_compile"] is False
+
+
 def test_measure_backend_refuses_another_backend():
     other = next(b for b in bench.BACKENDS if b != keras.backend.backend())
     config = bench.BenchConfig(**TINY, backends=(other,), reference=False)

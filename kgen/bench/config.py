@@ -109,21 +109,34 @@ class BenchConfig:
         return self.warmup_steps + self.window_steps * self.windows
 
 
+def bench_variant(config):
+    """The study variant `kgen bench` times: `config.preset` at its stem
+    `config.width` and batch `config.batch`."""
+    from kgen.studies.spec import Variant
+
+    return Variant(name=f"bench-{config.preset}", preset=config.preset,
+                   **_overrides(config.preset, config.width, config.batch))
+
+
 def preset_configs(preset, width=None, batch=None):
     """The preset's `(ModelConfig, TrainConfig)` at stem `width` and `batch`,
     resolved as a study variant is (`kgen.studies.spec.resolve_variant`)."""
-    from kgen import presets
     from kgen.studies.spec import Variant, resolve_variant
+
+    _, model_config, train_config = resolve_variant(
+        Variant(name=f"bench-{preset}", preset=preset, **_overrides(preset, width, batch)))
+    return model_config, train_config
+
+
+def _overrides(preset, width, batch):
+    from kgen import presets
 
     model = {}
     if width is not None:
         # The bench states a width in channels of the first layer: a multiplier of it.
         base = presets.get(preset).model
         model["width_multiplier"] = width / (base.stem_width or base.stages[0].width)
-    train = {} if batch is None else {"batch_size": batch}
-    _, model_config, train_config = resolve_variant(
-        Variant(name=f"bench-{preset}", preset=preset, model=model, train=train))
-    return model_config, train_config
+    return {"model": model, "train": {} if batch is None else {"batch_size": batch}}
 
 
 def random_dataset(count, image_shape=(32, 32, 3), num_classes=10, seed=0):

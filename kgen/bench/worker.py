@@ -10,46 +10,53 @@ import time
 import numpy as np
 
 import kgen.backend
-from kgen.bench.config import RANDOM_MEAN, RANDOM_STD, preset_configs, random_dataset
+from kgen.bench.config import RANDOM_MEAN, RANDOM_STD, bench_variant, random_dataset
 from kgen.validation import received
 
 
 def measure_backend(config, backend):
     """Trains `config.preset` on the current Keras backend; returns its figures.
 
-    Runs in a child whose `KERAS_BACKEND` the parent set to `backend`.
+    Runs in a child whose `KERAS_BACKEND` the parent set to `backend`. The
+    unit timed is a study's run (`kgen.studies.runner.run_one`: its journal,
+    backups and NaN check included), one epoch of `config.total_steps` steps
+    on random images; a batch of validation and test images is scored after
+    the timed windows.
     """
+    import tempfile
+
     import keras
 
-    from kgen import distribution, precision, training
+    from kgen import distribution
     from kgen.data import Dataset
-    from kgen.models import build_cnn
+    from kgen.studies import Settings, Study, runner
 
     if keras.backend.backend() != backend:
         raise ValueError(
             f"The worker runs Keras on {keras.backend.backend()!r}: set KERAS_BACKEND. "
             f"{received('backend', backend)}"
         )
-    model_config, train_config = preset_configs(config.preset, config.width, config.batch)
+    settings = Settings(dataset="random", epochs=1, seeds=1, precision=config.precision)
+    (planned,) = runner.plan(Study(name="bench", variants=(bench_variant(config),)), settings)
+    # The training images are the plain-PyTorch reference's (same seed, same pixels).
     images, labels = random_dataset(config.batch * config.total_steps)
-    empty = images[:0]
+    held_out_images, held_out_labels = random_dataset(2 * config.batch, seed=1)
     dataset = Dataset(
-        name="random", x_train=images, y_train=labels, x_val=empty, y_val=labels[:0],
-        x_test=empty, y_test=labels[:0], class_names=tuple(str(i) for i in range(10)),
+        name="random", x_train=images, y_train=labels,
+        x_val=held_out_images[:config.batch], y_val=held_out_labels[:config.batch],
+        x_test=held_out_images[config.batch:], y_test=held_out_labels[config.batch:],
+        class_names=tuple(str(i) for i in range(10)),
         mean=np.asarray(RANDOM_MEAN, "float32"), std=np.asarray(RANDOM_STD, "float32"),
     )
     timer = _window_timer(config)
     jit_compile = {"auto": "auto", "true": True, "false": False}[config.jit_compile]
-    with precision.policy(config.precision), distribution.data_parallel(config.devices):
-        model = build_cnn(model_config, mean=RANDOM_MEAN, std=RANDOM_STD)
-        training.fit(model, dataset, train_config, epochs=1, callbacks=[timer], verbose=0,
-                     jit_compile=jit_compile)
+    with tempfile.TemporaryDirectory() as folder, distribution.data_parallel(config.devices):
+        runner.run_one(planned, settings, dataset, seed=0, directory=folder,
+                       log=lambda *_: None, callbacks=[timer], jit_compile=jit_compile)
     result = timer.summary()
     result.update({
-        "jit_compile": bool(model.jit_compile),
         "precision": config.precision,
         "devices": distribution.device_count(config.devices) if config.devices != "1" else 1,
-        "flops_per_image": forward_flops(model),
         "versions": kgen.backend.versions(backend),
     })
     return result
@@ -80,6 +87,11 @@ def _window_timer(config):
                 self.final_loss = float(keras.ops.convert_to_numpy(logs["loss"]))
                 self.marks.append((time.perf_counter(), time.process_time()))
 
+        def on_train_end(self, logs=None):
+            # The model exists only inside the run: read what the table needs now.
+            self.jit_compile = bool(self.model.jit_compile)
+            self.flops_per_image = forward_flops(self.model)
+
         def summary(self):
             marks = self.marks
             rates = [config.batch * config.window_steps / (b[0] - a[0])
@@ -93,6 +105,8 @@ def _window_timer(config):
                 "cpu_seconds_per_image": cpu / (config.batch * config.window_steps * len(rates)),
                 "cpu_utilization": cpu / wall,
                 "final_loss": self.final_loss,
+                "jit_compile": self.jit_compile,
+                "flops_per_image": self.flops_per_image,
             }
 
     return WindowTimer()

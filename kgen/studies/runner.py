@@ -552,9 +552,10 @@ def config_differences(old, new, prefix=""):
 
 
 def run_one(planned_variant, settings, data, seed, directory, log=print, force=False,
-            data_fingerprint=None, callbacks=()):
+            data_fingerprint=None, callbacks=(), jit_compile="auto"):
     """Trains (or resumes, or skips) one run; returns its result dict.
-    `callbacks` are added to `fit`'s, after kgen's journal and backup.
+    `callbacks` are added to `fit`'s, after kgen's journal and backup;
+    `jit_compile` is `kgen.training.fit`'s (`kgen bench` compares them).
 
     A folder holding a run of another configuration, or a damaged result, is
     refused (`run_folder_problem`); with `force` it is replaced.
@@ -625,7 +626,8 @@ def run_one(planned_variant, settings, data, seed, directory, log=print, force=F
         kgen.training.fit(model, data, phase.train, epochs=phase.end,
                           callbacks=[journal, EpochBackup(backup_dir, restore=restore),
                                      *extra_callbacks, *callbacks],
-                          verbose=0, initial_epoch=max(restored_epoch, phase.start),
+                          verbose=0, jit_compile=jit_compile,
+                          initial_epoch=max(restored_epoch, phase.start),
                           schedule_epochs=phase.end - phase.start,
                           data_dependent_init=planned_variant.backbone is None
                           and phase.start == 0)
