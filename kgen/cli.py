@@ -510,6 +510,9 @@ def _list(args):
     print("Presets (kgen train PRESET):")
     for name in kgen.presets.names():
         print(f"  {name:16} {kgen.presets.get(name).summary}")
+    print("\nMLP presets (kgen train PRESET --dataset two-moons; feature vectors):")
+    for name, preset in kgen.presets.MLP_PRESETS.items():
+        print(f"  {name:16} {preset.summary}")
     print("\nStudies (kgen study NAME):")
     for name in kgen.studies.names():
         study = kgen.studies.get(name)

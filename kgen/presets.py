@@ -339,6 +339,9 @@ class MLPPreset:
     summary: str
     model: MLPConfig
     train: TrainConfig
+    # No course table lists these networks' accuracies (the CNN presets' fields).
+    course_val_accuracy = None
+    course_train_accuracy = None
 
 
 # The MLPs, for feature vectors (the CNN presets above take images).

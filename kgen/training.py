@@ -7,7 +7,7 @@ import numpy as np
 
 from kgen import optimizers, schedules
 from kgen.callbacks import EpochLogger, SyncAugmentationEpoch, interrupts_deferred
-from kgen.data import check_images, check_labels
+from kgen.data import check_features, check_images, check_labels
 from kgen.layers import WeightNormalization, every_layer, initialize_weight_normalization
 from kgen.losses import SparseCategoricalCrossentropy
 from kgen.validation import MAX_BATCH_SIZE, MAX_EPOCHS, check_bool, check_int
@@ -48,8 +48,9 @@ def fit(model, dataset, train_config, epochs=None, callbacks=(), verbose="auto",
         jit_compile="auto", initial_epoch=0, data_dependent_init=True, schedule_epochs=None):
     """Compile `model` for `train_config` and fit it on a `kgen.data.Dataset`.
 
-    Validates the arrays first (uint8 images of the model's shape, labels in
-    range, a batch size no larger than the training split), adds kgen's
+    Validates the arrays first (uint8 images of the model's shape or, for an
+    MLP, float32 feature vectors; labels in range; a batch size no larger than
+    the training split), adds kgen's
     callbacks (learning rate and seconds per epoch in the logs, the epoch for
     alternating flips, early stopping if configured) and returns Keras' `History`.
     `data_dependent_init=False` leaves weight-normalized layers as they are
@@ -64,12 +65,15 @@ def fit(model, dataset, train_config, epochs=None, callbacks=(), verbose="auto",
     # start at the end (nothing left), never past it.
     initial_epoch = check_int("initial_epoch", initial_epoch, minimum=0, maximum=epochs)
     num_classes = model.output_shape[-1]
-    height, width, channels = model.input_shape[1:]
     for split in ("train", "val"):
         x, y = getattr(dataset, f"x_{split}"), getattr(dataset, f"y_{split}")
         if split == "val" and len(x) == 0:
             continue
-        check_images(x, name=f"x_{split}", num_channels=channels, height=height, width=width)
+        if len(model.input_shape) == 2:  # an MLP (kgen.models.build_mlp)
+            check_features(x, name=f"x_{split}", num_features=model.input_shape[1])
+        else:
+            height, width, channels = model.input_shape[1:]
+            check_images(x, name=f"x_{split}", num_channels=channels, height=height, width=width)
         check_labels(y, num_classes, name=f"y_{split}", x=x)
     if len(dataset.x_train) == 0:
         raise ValueError(

@@ -54,7 +54,7 @@ def test_list(capsys):
     code, out, _ = run_cli(capsys, "list")
     assert code == 0
     for name in ("ladder-9", "small-cnn", "normalization", "overfitting", "training",
-                 "synthetic", "cifar10", "folder:PATH"):
+                 "synthetic", "cifar10", "folder:PATH", "course-mlp", "two-moons"):
         assert name in out
 
 
@@ -84,6 +84,13 @@ def test_list(capsys):
     (["ladder", "--image-size", "0"], ["--image-size", "'0'"]),
     (["ladder", "--image-size", "24"], ["image_size", "folder:", "dataset='synthetic'"]),
     (["ladder", "--validation-split", "1"], ["--validation-split", "'1'"]),
+    # Networks and data of the other kind: an MLP on images, a CNN on points.
+    (["train", "course-mlp"], ["course-mlp", "feature vectors", "two-moons", "(32, 32, 3)"]),
+    (["train", "small-cnn", "--dataset", "two-moons"], ["small-cnn", "takes images",
+                                                        "course-mlp", "dataset='two-moons'"]),
+    (["train", "course-mlp", "--dataset", "two-moons", "--width-scale", "0.5"],
+     ["hidden_units", "width_scale=0.5"]),
+    (["train", "course-mlp", "--set", "stages=[]"], ["--set field 'stages'", "hidden_units"]),
     (["nonsense"], ["invalid choice", "'nonsense'"]),
 ])
 def test_bad_input_exits_2_with_one_line_and_no_files(argv, fragments, tmp_path, capsys):
@@ -204,6 +211,22 @@ def test_train_with_overrides_and_report_rebuild(tmp_path, capsys):
     assert (out_dir / "accuracy_gap.png").exists()
     assert len(read_csv(out_dir / "results.csv")) == 2
     assert read_json(out_dir / "results.json")["variants"][0]["val_accuracy"]["n"] == 2
+
+
+def test_an_mlp_preset_trains_on_two_moons(tmp_path, capsys):
+    out_dir = tmp_path / "out"
+    code, out, _ = run_cli(capsys, "train", "plain-mlp", "--dataset", "two-moons",
+                           "--set", "hidden_units=[8, 8]", "--epochs", "2", "--seeds", "1",
+                           "--train-size", "60", "--data-seed", "1", "--out", str(out_dir))
+    assert code == 0 and "| 0 | plain-mlp |" in out
+    config = read_json(out_dir / "runs" / "plain-mlp" / "seed-0" / "config.json")
+    assert config["model"]["hidden_units"] == [8, 8] and config["train"]["optimizer"] == "sgd"
+    assert config["dataset"]["train"] + config["dataset"]["val"] == 60
+    assert config["settings"]["data_seed"] == 1
+    # Standardized with the training points' own statistics, per feature.
+    assert len(config["input_mean"]) == 2 and all(s > 0 for s in config["input_std"])
+    result = read_json(out_dir / "runs" / "plain-mlp" / "seed-0" / "result.json")
+    assert result["epochs_completed"] == 2 and 0.0 <= result["test_accuracy"] <= 1.0
 
 
 def test_image_size_resizes_a_folder_dataset(tmp_path, capsys):

@@ -24,7 +24,8 @@ def synthetic():
 
 
 def test_names_lists_every_dataset():
-    assert kgen.data.names() == ("synthetic", "cifar10", "cifar100", "mnist", "fashion_mnist")
+    assert kgen.data.names() == ("synthetic", "cifar10", "cifar100", "mnist", "fashion_mnist",
+                                 "two-moons")
 
 
 def test_import_pulls_in_no_deep_learning_framework():
@@ -207,3 +208,42 @@ def test_check_labels_wants_an_array():
 def test_loaded_datasets_pass_the_validators(synthetic):
     kgen.data.check_images(synthetic.x_train, num_channels=3, height=32, width=32)
     kgen.data.check_labels(synthetic.y_train, synthetic.num_classes, x=synthetic.x_train)
+
+
+def test_two_moons_loads_float_points_with_per_feature_statistics():
+    data = kgen.data.load("two-moons", validation_split=0.2)
+    assert data.x_train.dtype == np.float32 and data.input_shape == (2,)
+    assert (len(data.x_train), len(data.x_val), len(data.x_test)) == (80, 20, 2000)
+    assert data.class_names == ("upper moon", "lower moon")
+    np.testing.assert_allclose(data.mean, data.x_train.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(data.std, data.x_train.std(axis=0), rtol=1e-5)
+    assert "2000 test points of (2,)" in data.summary()
+    # The points are fixed by data_seed (the recipe's: train seed 0, test seed 1).
+    from kgen.data.toy import two_moons
+
+    np.testing.assert_array_equal(
+        np.sort(np.concatenate([data.x_train, data.x_val]), axis=0),
+        np.sort(two_moons(100, noise=0.3, seed=0)[0], axis=0))
+    other = kgen.data.load("two-moons", train_size=50, data_seed=1)
+    assert len(other.x_train) + len(other.x_val) == 50
+    assert not np.array_equal(other.x_test, data.x_test)
+
+
+def test_feature_statistics_give_a_constant_feature_std_one():
+    vectors = np.array([[1.0, 5.0], [3.0, 5.0]], "float32")
+    mean, std = kgen.data.feature_statistics(vectors)
+    np.testing.assert_array_equal(mean, [2.0, 5.0])
+    np.testing.assert_array_equal(std, [1.0, 1.0])  # [1, 0] -> the flat one becomes 1
+    assert kgen.data.mean_and_std(vectors)[1].tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("x, message", [
+    ([[0.0, 1.0]], "numpy array of feature vectors"),
+    (np.zeros((2, 2, 1), "float32"), "rank 2"),
+    (np.zeros((2, 2), "float64"), "float32"),
+    (np.zeros((2, 3), "float32"), "2 features"),
+    (np.array([[0.0, np.nan]], "float32"), "finite"),
+])
+def test_check_features_refuses_bad_vectors(x, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        kgen.data.check_features(x, name="x_train", num_features=2)

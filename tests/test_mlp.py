@@ -11,7 +11,14 @@ import pytest
 
 import kgen.models
 from kgen.data.toy import two_moons
-from kgen.decision_boundary import class_one_probability, plot_frame
+from kgen.decision_boundary import (
+    boundary_callback,
+    class_one_probability,
+    grid_axes,
+    grid_extent,
+    grid_path,
+    plot_frame,
+)
 from kgen.models import MLPConfig, build_mlp
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "teaching" / "decision_boundary.py"
@@ -84,30 +91,75 @@ def test_two_moons_is_seeded_and_balanced():
     np.testing.assert_allclose(np.hypot(lower[:, 0] - 1.0, lower[:, 1] - 0.5), 1.0, rtol=1e-6)
 
 
-def test_class_one_probability_follows_the_model(tmp_path):
-    # A linear model whose class-1 logit is x: probability above 0.5 right of 0.
+def linear_model():
+    """A model whose class-1 logit is 5 x: probability above 0.5 right of 0."""
     inputs = keras.Input((2,))
     dense = keras.layers.Dense(2, use_bias=False)
     model = keras.Model(inputs, dense(inputs))
     dense.kernel.assign(np.array([[0.0, 5.0], [0.0, 0.0]], "float32"))
-    xs, ys, probability = class_one_probability(model, (-1, 1), (-1, 1), points=5)
+    return model
+
+
+def test_class_one_probability_follows_the_model(tmp_path):
+    probability = class_one_probability(linear_model(), (-1, 1), (-1, 1), points=5)
+    xs, _ = grid_axes((-1, 1), (-1, 1), points=5)
     assert probability.shape == (5, 5)
     assert np.all(probability[:, xs > 0] > 0.5) and np.all(probability[:, xs < 0] < 0.5)
     x, y = two_moons(20)
-    plot_frame(tmp_path / "frame.png", [("linear", model)], x, y, "test")
+    plot_frame(tmp_path / "frame.png", [("linear", probability)], x, y, "test", (-1, 1), (-1, 1))
     assert (tmp_path / "frame.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_decision_boundary_recipe_writes_frames_and_accuracies(tmp_path, capsys):
+def test_boundary_callback_saves_grids_before_training_every_n_epochs_and_at_the_end(tmp_path):
+    model = linear_model()
+    model.compile(keras.optimizers.SGD(0.0), keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True))
+    x, y = two_moons(32)
+    callback = boundary_callback(tmp_path, (-1, 1), (-1, 1), epochs=5, every=2, points=4)
+    model.fit(x, y, epochs=5, batch_size=16, verbose=0, callbacks=[callback])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "boundary-000.npy", "boundary-002.npy", "boundary-004.npy", "boundary-005.npy"]
+    np.testing.assert_allclose(np.load(grid_path(tmp_path, 5)),
+                               class_one_probability(model, (-1, 1), (-1, 1), points=4),
+                               rtol=1e-6)
+
+
+def test_grid_extent_is_the_points_box_with_a_margin():
+    assert grid_extent(np.array([[0.0, 1.0], [2.0, -1.0]]), margin=0.5) == (
+        (-0.5, 2.5), (-1.5, 1.5))
+    with pytest.raises(ValueError, match=r"Received: x of shape \(3,\)"):
+        grid_extent(np.zeros(3))
+
+
+def load_recipe():
     spec = importlib.util.spec_from_file_location("decision_boundary", RECIPE)
     recipe = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(recipe)
+    return recipe
+
+
+def test_decision_boundary_recipe_is_a_study_with_frames(tmp_path, capsys):
+    recipe = load_recipe()
     assert recipe.main(["--epochs", "3", "--every", "2", "--out", str(tmp_path)]) == 0
-    assert sorted(p.name for p in tmp_path.glob("frame-*.png")) == [
+    assert sorted(p.name for p in (tmp_path / "frames").glob("frame-*.png")) == [
         "frame-000.png", "frame-002.png", "frame-003.png"]
-    summary = json.loads((tmp_path / "summary.json").read_text())
-    assert set(summary["models"]) == {"plain-mlp", "course-mlp"}
-    for figures in summary["models"].values():
-        assert 0.0 <= figures["test_accuracy"] <= 1.0 and figures["test_standard_error"] > 0
-    assert "course-mlp: train" in capsys.readouterr().out
+    for variant in ("plain-mlp", "course-mlp"):
+        run = tmp_path / "runs" / variant / "seed-0"
+        result = json.loads((run / "result.json").read_text())
+        assert result["status"] == "completed" and result["train_images"] == 100
+        assert 0.0 <= result["test_accuracy"] <= 1.0
+        config = json.loads((run / "config.json").read_text())
+        assert config["dataset"] == {**config["dataset"], "name": "two-moons", "train": 100,
+                                     "val": 25, "test": 2000}
+        assert len(list(run.glob("boundary-*.npy"))) == 3
+    assert json.loads((tmp_path / "runs" / "course-mlp" / "seed-0" / "config.json").read_text())[
+        "model"]["input_dropout"] == 0.0
+    printed = capsys.readouterr().out
+    assert "| course-mlp |" in printed.replace("`", "")
+    assert (tmp_path / "report.md").exists()
+    # Run again: the finished runs are skipped, and the frames drawn from their grids.
+    (tmp_path / "frames" / "frame-002.png").unlink()
+    assert recipe.main(["--epochs", "3", "--every", "2", "--out", str(tmp_path)]) == 0
+    assert "finished already" in capsys.readouterr().out
+    assert (tmp_path / "frames" / "frame-002.png").exists()
     assert recipe.main(["--every", "0", "--out", str(tmp_path)]) == 2

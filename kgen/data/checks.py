@@ -1,4 +1,4 @@
-"""Validators for the image and label arrays the training code is handed."""
+"""Validators for the image, feature and label arrays the training code is handed."""
 
 import numpy as np
 
@@ -42,6 +42,25 @@ def check_images(x, name="x", num_channels=None, height=None, width=None):
                 f"`{name}` must have {label}={value} (axis {axis}). "
                 f"Received: {name}={_describe(x)}"
             )
+    return x
+
+
+def check_features(x, name="x", num_features=None):
+    """`x` must be a finite float32 array of feature vectors `(N, features)`
+    (the MLP presets' input); returns it unchanged."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"`{name}` must be a numpy array of feature vectors (N, features). "
+                        f"Received: {name}={type(x).__name__}")
+    if x.ndim != 2:
+        raise ValueError(f"`{name}` must have rank 2 (N, features). Received: {name}={_describe(x)}")
+    if x.dtype != np.float32:
+        raise ValueError(f"`{name}` must have dtype float32. Received: {name}={_describe(x)}")
+    if num_features is not None and x.shape[1] != check_int("num_features", num_features, minimum=1):
+        raise ValueError(f"`{name}` must have {num_features} features (axis 1). "
+                         f"Received: {name}={_describe(x)}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"`{name}` must be finite: it holds NaN or infinite values. "
+                         f"Received: {name}={_describe(x)}")
     return x
 
 

@@ -7,11 +7,13 @@ import numpy as np
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """Train, validation and test splits as uint8 NHWC arrays with integer labels.
+    """Train, validation and test splits as uint8 NHWC arrays with integer labels
+    (or, for the MLP presets, float32 feature vectors `(N, features)`).
 
     `mean` and `std` are per-channel statistics of `x_train` in [0, 1] units,
-    the numbers `kgen.models.create(..., mean=, std=)` standardizes with; a
-    channel with no spread has std 1, never 0.
+    the numbers `kgen.models.create(..., mean=, std=)` standardizes with (per
+    feature, in their own units, for vectors); a channel with no spread has
+    std 1, never 0.
     `skipped_files` lists the unreadable image files a folder load with
     `skip_bad=True` left out (empty otherwise).
     """
@@ -39,7 +41,7 @@ class Dataset:
     def summary(self):
         return (
             f"{self.name}: {len(self.x_train)} train, {len(self.x_val)} val, "
-            f"{len(self.x_test)} test images of {self.input_shape}, {self.num_classes} classes"
+            f"{len(self.x_test)} test {'points' if len(self.input_shape) == 1 else 'images'} of {self.input_shape}, {self.num_classes} classes"
         )
 
 

@@ -7,16 +7,19 @@ import numpy as np
 
 from kgen.data.dataset import Dataset
 from kgen.data.splits import stratified_split, stratified_subset, take_rows
-from kgen.data.statistics import channel_statistics
+from kgen.data.statistics import mean_and_std
 from kgen.validation import check_choice, check_classes, check_int, check_number, received
 
 FOLDER_PREFIX = "folder:"
+# Made in code rather than read: their loaders take `train_size`, `test_size`
+# and `data_seed` (which draw).
+GENERATED_DATASETS = ("synthetic", "two-moons")
 
 
 def _registry():
     # Imported here so `import kgen.data` stays cheap: a loader's module is only
     # read when its dataset is asked for.
-    from kgen.data import cifar, folder, mnist, synthetic
+    from kgen.data import cifar, folder, mnist, synthetic, toy
 
     return {
         "synthetic": synthetic.load_synthetic,
@@ -24,13 +27,15 @@ def _registry():
         "cifar100": cifar.load_cifar100,
         "mnist": mnist.load_mnist,
         "fashion_mnist": mnist.load_fashion_mnist,
+        "two-moons": toy.load_two_moons,
         FOLDER_PREFIX: folder.load_folder,
     }
 
 
 def names():
-    """The dataset names `load` accepts, besides `"folder:PATH"` for an image folder."""
-    return ("synthetic", "cifar10", "cifar100", "mnist", "fashion_mnist")
+    """The dataset names `load` accepts, besides `"folder:PATH"` for an image folder.
+    All are images but `"two-moons"`: 2-D points, for the MLP presets."""
+    return ("synthetic", "cifar10", "cifar100", "mnist", "fashion_mnist", "two-moons")
 
 
 def check_dataset_name(name):
@@ -47,7 +52,8 @@ def check_dataset_name(name):
 
 
 def load(name="synthetic", data_dir=None, validation_split=0.1, seed=0, **options):
-    """Loads a dataset as uint8 NHWC arrays with int64 labels.
+    """Loads a dataset as uint8 NHWC arrays (`"two-moons"`: float32 points)
+    with int64 labels.
 
     Args:
         name: one of `names()`, or `"folder:PATH"` for `PATH/<class>/<image>` files.
@@ -62,8 +68,8 @@ def load(name="synthetic", data_dir=None, validation_split=0.1, seed=0, **option
             `label_mode` for `"cifar100"`, `image_size` for folders.
 
     Returns:
-        A `Dataset`; `mean`/`std` are per-channel statistics of `x_train`
-        after the validation split was carved off.
+        A `Dataset`; `mean`/`std` are per-channel (per-feature for points)
+        statistics of `x_train` after the validation split was carved off.
     """
     if not isinstance(name, str):
         raise TypeError(f"`name` must be a string. {received('name', name)}")
@@ -97,7 +103,7 @@ def split_dataset(name, loaded, validation_split, seed):
     x_val, y_val = take_rows(x_train, carved), take_rows(y_train, carved)
     if len(carved):
         x_train, y_train = take_rows(x_train, keep), take_rows(y_train, keep)
-    mean, std = channel_statistics(x_train)
+    mean, std = mean_and_std(x_train)
     return Dataset(
         name=name,
         x_train=x_train,
@@ -145,6 +151,6 @@ def class_subset(data, classes, train_limit=None, seed=0):
             keep = keep[stratified_subset(labels[keep], train_limit, seed)]
         changes[f"x_{split}"] = take_rows(getattr(data, f"x_{split}"), keep)
         changes[f"y_{split}"] = mapping[labels[keep]].astype(labels.dtype)
-    mean, std = channel_statistics(changes["x_train"])
+    mean, std = mean_and_std(changes["x_train"])
     return dataclasses.replace(data, **changes, mean=mean, std=std,
                                class_names=tuple(data.class_names[c] for c in classes))

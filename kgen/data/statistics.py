@@ -1,4 +1,5 @@
-"""Per-channel statistics of uint8 images, computed exactly with integer sums."""
+"""Per-channel statistics of uint8 images, computed exactly with integer sums,
+and per-feature statistics of float feature vectors (`mean_and_std` picks)."""
 
 import warnings
 
@@ -12,6 +13,26 @@ _ROWS_PER_CHUNK = 2048  # images per block: bounds the uint16 copy of squares
 # every channel above the floor then scales by at most 255 (float16-safe).
 MIN_CHANNEL_STD = 1.0 / 255.0
 FLAT_CHANNEL_STD = 1.0
+
+
+def mean_and_std(x):
+    """The statistics a model standardizes `x` with: per channel for uint8
+    images (`channel_statistics`, in [0, 1] units), per feature for float
+    feature vectors `(N, features)` (`feature_statistics`, in their own units)."""
+    return feature_statistics(x) if x.ndim == 2 else channel_statistics(x)
+
+
+def feature_statistics(vectors):
+    """Per-feature mean and (population) std of float vectors `(N, features)`,
+    accumulated in float64; a feature with no spread gets std 1."""
+    vectors = np.asarray(vectors, dtype=np.float64)
+    if len(vectors) == 0:
+        return (np.zeros(vectors.shape[1], np.float32),
+                np.ones(vectors.shape[1], np.float32))
+    std = vectors.std(axis=0)
+    flat = ~(std > 0)
+    std[flat] = FLAT_CHANNEL_STD  # a constant feature: no signal, and no division by 0
+    return vectors.mean(axis=0).astype(np.float32), std.astype(np.float32)
 
 
 def channel_statistics(images):

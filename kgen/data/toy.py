@@ -23,3 +23,27 @@ def two_moons(n, noise=0.2, seed=0):
     y = np.concatenate([np.zeros(upper, "int32"), np.ones(lower, "int32")])
     order = rng.permutation(n)
     return x[order].astype("float32"), y[order]
+
+
+TWO_MOONS_CLASSES = ("upper moon", "lower moon")
+TWO_MOONS_NOISE = 0.3  # wide enough that the classes overlap: an exact fit is an overfit
+
+
+def load_two_moons(data_dir=None, train_size=100, test_size=2000, data_seed=0,
+                   noise=TWO_MOONS_NOISE):
+    """The `"two-moons"` dataset: `(x_train, y_train, x_test, y_test, class_names)`
+    with float32 points of shape `(n, 2)`, drawn by `two_moons`.
+
+    The decision-boundary lesson's data: few training points (`train_size`,
+    before the validation split) with noise wide enough that the classes
+    overlap, so a network that fits every point overfits, and many test points
+    from the same distribution. `data_seed` fixes the points (train from seed
+    `2 * data_seed`, test from `2 * data_seed + 1`); nothing is read from or
+    written to `data_dir`.
+    """
+    data_seed = check_int("data_seed", data_seed, minimum=0)
+    x_train, y_train = two_moons(check_int("train_size", train_size, minimum=2), noise,
+                                 seed=2 * data_seed)
+    x_test, y_test = two_moons(check_int("test_size", test_size, minimum=2), noise,
+                               seed=2 * data_seed + 1)
+    return x_train, y_train, x_test, y_test, TWO_MOONS_CLASSES

@@ -31,7 +31,7 @@ def load_limited(name="synthetic", limit=None, eval_limit=None, train_size=None,
     `mean` and `std` are those of the kept images. `image_size` resizes a
     `folder:` dataset (`kgen.data.load_folder`), and `skip_bad` leaves out its
     unreadable images, and `test_seed` picks its test split; `data_seed` picks a
-    draw of the synthetic dataset. `classes` keeps those classes only,
+    draw of a generated dataset (synthetic, two-moons). `classes` keeps those classes only,
     relabelled 0..k-1 (`kgen.data.class_subset`), before the limits.
     """
     for option, value in (("limit", limit), ("eval_limit", eval_limit),
@@ -43,7 +43,7 @@ def load_limited(name="synthetic", limit=None, eval_limit=None, train_size=None,
         options["skip_bad"] = True
     if test_seed is not None:
         options["test_seed"] = test_seed
-    if name == "synthetic":
+    if name in kgen.data.loading.GENERATED_DATASETS:
         if limit is not None and classes is None:  # (a class subset keeps fewer)
             needed = math.ceil(limit / (1.0 - validation_split)) + 10
             train_size = max(train_size or 0, needed)
@@ -54,7 +54,8 @@ def load_limited(name="synthetic", limit=None, eval_limit=None, train_size=None,
         if data_seed is not None:
             options["data_seed"] = data_seed
     elif train_size is not None:
-        raise ValueError("`train_size` only applies to the synthetic dataset; use `limit` "
+        raise ValueError("`train_size` only applies to the generated datasets "
+                         f"({', '.join(kgen.data.loading.GENERATED_DATASETS)}); use `limit` "
                          f"for others. {received('dataset', name)}")
     data = kgen.data.load(name, data_dir=data_dir, validation_split=validation_split, seed=0,
                           **options)
@@ -64,7 +65,7 @@ def load_limited(name="synthetic", limit=None, eval_limit=None, train_size=None,
     if limit is not None and limit < len(data.x_train):
         keep = stratified_subset(data.y_train, limit, SUBSET_SEED)
         x_train, y_train = take_rows(data.x_train, keep), data.y_train[keep]
-        mean, std = kgen.data.channel_statistics(x_train)
+        mean, std = kgen.data.mean_and_std(x_train)
         changes.update(x_train=x_train, y_train=y_train, mean=mean, std=std)
     if eval_limit is not None:
         for split in ("val", "test"):
@@ -95,7 +96,7 @@ def fold_of(data, folds, index):
     validation = parts[index]
     training = np.sort(np.concatenate([part for i, part in enumerate(parts) if i != index]))
     x_train = take_rows(data.x_train, training)
-    mean, std = kgen.data.channel_statistics(x_train)
+    mean, std = kgen.data.mean_and_std(x_train)
     return dataclasses.replace(
         data, x_train=x_train, y_train=data.y_train[training],
         x_val=take_rows(data.x_train, validation), y_val=data.y_train[validation],

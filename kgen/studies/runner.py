@@ -22,9 +22,11 @@ import numpy as np
 
 import kgen
 import kgen.backend
+import kgen.config
 import kgen.data
 import kgen.models
 import kgen.precision
+import kgen.presets
 import kgen.training
 import kgen.transfer
 from kgen.studies import executors, layout
@@ -114,9 +116,16 @@ def plan(study, settings):
     planned, backbones = [], {}
     for variant in study.variants:
         preset, model, train = resolve_variant(variant)
-        model = dataclasses.replace(
-            model, width_multiplier=model.width_multiplier * settings.width_scale
-        )
+        if isinstance(model, kgen.config.MLPConfig):
+            if settings.width_scale != 1.0:
+                raise ValueError(f"variant {variant.name!r}: `width_scale` scales the CNN "
+                                 f"presets' widths; the MLP preset {preset.name!r} has "
+                                 f"none (set its `hidden_units`). "
+                                 f"Received: width_scale={settings.width_scale}")
+        else:
+            model = dataclasses.replace(
+                model, width_multiplier=model.width_multiplier * settings.width_scale
+            )
         train_overrides = {}
         if settings.epochs is not None:
             train_overrides["epochs"] = settings.epochs
@@ -221,8 +230,8 @@ def execute(study, settings, out_dir, only=None, force=False, executor="local", 
     planned = plan(selected, settings)
     layout.check_output_folder(out_dir, study, settings, force=force)
     data = load_dataset(settings)
+    check_builds(planned, data, settings)  # first: an MLP given images fails here
     check_batch_sizes(planned, data)
-    check_builds(planned, data, settings)
     fingerprint = dataset_fingerprint(data)
     check_runs([(p, seed) for p in planned for seed in seeds], settings, data, out_dir,
                force=force, data_fingerprint=fingerprint)
@@ -333,6 +342,21 @@ def build_model(planned_variant, data, settings, mean=None, std=None, name=None)
     a `transfer` variant the backbone with a new classifier for `data`'s
     classes (the backbone keeps the input statistics it was trained with)."""
     name = name or kgen.models.model_name(planned_variant.variant.name)
+    if isinstance(planned_variant.model, kgen.config.MLPConfig):
+        if len(data.input_shape) != 1:
+            raise ValueError(f"variant {planned_variant.variant.name!r}: the MLP preset "
+                             f"{planned_variant.preset.name!r} takes feature vectors (for "
+                             f"example --dataset two-moons), and {data.name!r} holds images "
+                             f"of shape {tuple(data.input_shape)}. "
+                             f"Received: dataset={data.name!r}")
+        return kgen.models.build_mlp(planned_variant.model, data.input_shape[0],
+                                     data.num_classes, mean=mean, std=std, name=name)
+    if len(data.input_shape) != 3:
+        raise ValueError(f"variant {planned_variant.variant.name!r}: the preset "
+                         f"{planned_variant.preset.name!r} takes images, and {data.name!r} "
+                         f"holds feature vectors of shape {tuple(data.input_shape)}: train an "
+                         f"MLP preset ({', '.join(kgen.presets.MLP_PRESETS)}) on it. "
+                         f"Received: dataset={data.name!r}")
     if planned_variant.backbone is None:
         return kgen.models.build_cnn(planned_variant.model, data.input_shape, data.num_classes,
                                      mean=mean, std=std, name=name,

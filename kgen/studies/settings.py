@@ -6,6 +6,7 @@ Keras-free, so the CLI can print and check settings before choosing a backend.
 import dataclasses
 from dataclasses import dataclass
 
+from kgen.data.loading import GENERATED_DATASETS
 from kgen.precision import check_precision
 from kgen.validation import check_classes, check_int, check_keras_file, check_number, received
 
@@ -52,8 +53,9 @@ class Settings:
             widths (ladder-9's doubling) survive a narrow quick run.
         batch_size: overrides each variant's batch size when set (refused
             for a study whose variants compare batch sizes).
-        train_size: the synthetic dataset's train size (None: its default).
-        data_seed: which draw of the synthetic dataset (None: its default, 0):
+        train_size: a generated dataset's train size (synthetic, two-moons;
+            None: its default).
+        data_seed: which draw of a generated dataset (None: its default, 0):
             another seed gives other images in every split, to replicate a
             result on data it was not chosen on.
         test_seed: which test split of a `folder:` dataset without a test
@@ -135,8 +137,9 @@ class Settings:
                      max_inclusive=False)
         if self.data_seed is not None:
             check_int("data_seed", self.data_seed, minimum=0)
-            if self.dataset != "synthetic":
-                raise ValueError("`data_seed` chooses a draw of the synthetic dataset; "
+            if self.dataset not in GENERATED_DATASETS:
+                raise ValueError("`data_seed` chooses a draw of a generated dataset "
+                                 f"({', '.join(GENERATED_DATASETS)}); "
                                  f"{received('dataset', self.dataset)}")
         check_precision(self.precision)
         check_number("label_noise", self.label_noise, minimum=0.0, maximum=1.0,

@@ -213,18 +213,35 @@ def resolve_variant(variant):
     `kgen bench`); Keras-free, like the configs and presets it reads.
     """
     from kgen import presets
-    from kgen.config import Augmentation, ModelConfig, Stage, TrainConfig, replace_fields
+    from kgen.config import (
+        Augmentation,
+        MLPConfig,
+        ModelConfig,
+        Stage,
+        TrainConfig,
+        replace_fields,
+    )
 
     where = f"variant {variant.name!r}"
-    try:
-        preset = presets.get(variant.preset)
-    except ValueError as error:
-        raise ValueError(f"{where}: {error}") from None
     for key in ("model", "train"):
         # A Variant made in Python skips the checks of `study_from_dict`.
         if not isinstance(getattr(variant, key), dict):
             raise TypeError(f"{where}: `{key}` must be a dict of field overrides. "
                             f"{received(key, getattr(variant, key))}")
+    if variant.preset in presets.MLP_PRESETS:  # an MLP, on feature vectors
+        preset = presets.get_mlp(variant.preset)
+        try:
+            _check_fields(variant.model, MLPConfig, "model field")
+            model = replace_fields(preset.model, variant.model, "model field")
+            _check_fields(variant.train, TrainConfig, "train field")
+            train = replace_fields(preset.train, variant.train, "train field")
+        except (ValueError, TypeError) as error:
+            raise type(error)(f"{where}: {error}") from None
+        return preset, model, train
+    try:
+        preset = presets.get(variant.preset)
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from None
     overrides = dict(variant.model)
     try:
         augmentation = overrides.pop("augmentation", None)
@@ -393,11 +410,14 @@ def variant_from_assignments(preset, assignments):
     --set`): each field goes to the model, its augmentation or the training
     config by name; VALUE is read as JSON when it parses, else as a string."""
     from kgen import presets
-    from kgen.config import Augmentation, ModelConfig, TrainConfig
+    from kgen.config import Augmentation, MLPConfig, ModelConfig, TrainConfig
 
-    presets.get(preset)
-    model_fields = [f.name for f in dataclasses.fields(ModelConfig)]
-    augmentation_fields = [f.name for f in dataclasses.fields(Augmentation)]
+    if preset in presets.MLP_PRESETS:
+        model_fields, augmentation_fields = [f.name for f in dataclasses.fields(MLPConfig)], []
+    else:
+        presets.get(preset)
+        model_fields = [f.name for f in dataclasses.fields(ModelConfig)]
+        augmentation_fields = [f.name for f in dataclasses.fields(Augmentation)]
     train_fields = [f.name for f in dataclasses.fields(TrainConfig)]
     model, augmentation, train = {}, {}, {}
     for item in assignments:

@@ -6,28 +6,31 @@ Description: Two MLPs trained on 100 noisy points of two moons, with the decisio
 The course opens with three pictures of a classifier on 2-D points: the
 boundary of an untrained network (random), one that follows the shape of the
 classes (a robust fit), and one that bends around single noisy points (an
-overfit). This script makes them with Keras: the same 100 training points,
+overfit). This script makes them with kgen's study runner, as a study of two
+variants on the `two-moons` dataset (125 points with noise 0.3, 100 to train
+on and 25 to validate on; 2,000 test points from the same distribution):
 
 - `plain-mlp`: three hidden layers of 256 units, nothing against overfitting;
 - `course-mlp`: the course's regularized MLP, Dense 60 and 30 with MaxNorm(3)
   and Dropout(0.2) after each (its dropout on the 2 inputs is left out here:
   dropping one of two coordinates erases half a point);
 
-both trained with SGD and classical momentum (lr 0.1, momentum 0.9, batch 16),
-and writes a PNG frame of both boundaries before training and every
-`--every` epochs, then prints each model's train and test accuracy (test: 2,000
-fresh points from the same distribution) with the test set's binomial error.
+both trained with SGD and classical momentum (lr 0.1, momentum 0.9, batch 16).
+Each run records its model's class-1 probability on a grid before training
+and every `--every` epochs (`kgen.decision_boundary.boundary_callback`, in
+the run's folder), and the script draws seed 0's grids of both variants side
+by side as PNG frames, then prints the study's table (train, validation and
+test accuracy over the seeds):
 
-    KERAS_BACKEND=jax python recipes/teaching/decision_boundary.py --epochs 300 --every 25
+    KERAS_BACKEND=jax python recipes/teaching/decision_boundary.py --epochs 300 --every 25 --seeds 5
 
-Frames go to `--out` (frame-000.png, frame-025.png, ...) with summary.json; any
-viewer that steps through files plays them, or
+Frames go to `--out`/frames (frame-000.png, frame-025.png, ...); the runs, the
+report and its table to `--out`, readable by `kgen report`. Any viewer that
+steps through files plays the frames, or
 `ffmpeg -framerate 4 -i frame-%03d.png boundaries.gif` joins them.
 """
 
 import argparse
-import json
-import math
 import os
 import sys
 from pathlib import Path
@@ -36,23 +39,37 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")  # a backend set by the use
 
 import kgen.backend  # noqa: E402
 import kgen.cli  # noqa: E402
+from kgen.data.toy import TWO_MOONS_NOISE as NOISE  # noqa: E402
+from kgen.studies import Settings, Study, Variant  # noqa: E402
 
-TRAIN_POINTS = 100
-TEST_POINTS = 2000
-NOISE = 0.3  # wide enough that the classes overlap: an exact fit must be an overfit
+STUDY = Study(
+    name="decision-boundary",
+    title="Decision boundaries on two moons: an unregularized and a regularized MLP",
+    variants=(
+        Variant(name="plain-mlp", preset="plain-mlp"),
+        Variant(name="course-mlp", preset="course-mlp", model={"input_dropout": 0.0},
+                summary="the course's MLP: Dense 60 and 30 with MaxNorm(3) and Dropout(0.2) "
+                        "after each, no input dropout; SGD lr 0.1, classical momentum 0.9",
+                compare_to="plain-mlp"),
+    ),
+)
+# 100 points to train on: few enough, with noise 0.3 making the moons overlap,
+# that fitting every training point means bending around noise.
+POINTS = {"train_size": 125, "validation_split": 0.2}
 
 
 def parse(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[3])
+    parser = argparse.ArgumentParser(prog="python decision_boundary.py",
+                                     description=__doc__.split("\n")[3])
     parser.add_argument("--epochs", type=int, default=300)
     parser.add_argument("--every", type=int, default=25, help="epochs between frames")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the points and the weights")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="runs per variant; the frames are seed 0's")
     parser.add_argument("--out", default="runs/teaching/decision-boundary")
+    parser.add_argument("--backend", default=None)
     args = parser.parse_args(argv)
-    for name in ("epochs", "every"):
-        if getattr(args, name) < 1:
-            raise ValueError(f"--{name} must be at least 1. "
-                             f"Received: {name}={getattr(args, name)}")
+    if args.every < 1:
+        raise ValueError(f"--every must be at least 1. Received: every={args.every}")
     return args
 
 
@@ -61,67 +78,46 @@ def main(argv=None):
 
 
 def run(args):
+    # Checked before a backend starts or a file is written.
+    settings = Settings(dataset="two-moons", epochs=args.epochs, seeds=args.seeds, **POINTS)
+    kgen.backend.choose(args.backend)
     kgen.backend.start()
-    import keras
 
-    import kgen.models as presets
-    from kgen.data.toy import two_moons
-    from kgen.decision_boundary import plot_frame
-    from kgen.training import compile_model
-
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    x_train, y_train = two_moons(TRAIN_POINTS, noise=NOISE, seed=args.seed)
-    x_test, y_test = two_moons(TEST_POINTS, noise=NOISE, seed=args.seed + 1)
-    kgen.backend.set_random_seed(args.seed)
-    models = {
-        "plain-mlp": presets.create_mlp("plain-mlp", 2, 2),
-        "course-mlp": presets.create_mlp("course-mlp", 2, 2, input_dropout=0.0),
-    }
-    batch_size = presets.get_mlp("course-mlp").train.batch_size
-    steps = math.ceil(TRAIN_POINTS / batch_size)
-    for name, model in models.items():
-        train = presets.get_mlp(name).train
-        compile_model(model, train, steps_per_epoch=steps, epochs=args.epochs)
-
-    def frame(epoch):
-        path = out / f"frame-{epoch:03d}.png"
-        title = "before training (random weights)" if epoch == 0 else f"after {epoch} epochs"
-        plot_frame(path, list(models.items()), x_train, y_train,
-                   f"{TRAIN_POINTS} training points, noise {NOISE}: {title}")
-        return path
-
-    frames = [frame(0)]
-    for epoch in range(args.epochs):
-        for model in models.values():
-            model.fit(x_train, y_train, batch_size=batch_size, epochs=epoch + 1,
-                      initial_epoch=epoch, verbose=0, shuffle=True)
-        if (epoch + 1) % args.every == 0 or epoch + 1 == args.epochs:
-            frames.append(frame(epoch + 1))
-
-    summary = {"epochs": args.epochs, "seed": args.seed, "train_points": TRAIN_POINTS,
-               "test_points": TEST_POINTS, "noise": NOISE, "backend": keras.backend.backend(),
-               "models": {}}
-    print(f"after {args.epochs} epochs ({keras.backend.backend()}, seed {args.seed}):")
-    for name, model in models.items():
-        train_accuracy = accuracy(model, x_train, y_train)
-        test_accuracy = accuracy(model, x_test, y_test)
-        error = math.sqrt(test_accuracy * (1 - test_accuracy) / TEST_POINTS)
-        summary["models"][name] = {"train_accuracy": train_accuracy,
-                                   "test_accuracy": test_accuracy,
-                                   "test_standard_error": error}
-        print(f"  {name}: train {100 * train_accuracy:.1f}%, test {100 * test_accuracy:.1f}% "
-              f"± {100 * error:.1f} (binomial standard error, {TEST_POINTS} points)")
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"{len(frames)} frames in {out}")
-    return 0
-
-
-def accuracy(model, x, y):
     import numpy as np
 
-    logits = model.predict(x, batch_size=4096, verbose=0)
-    return float(np.mean(np.argmax(logits, axis=-1) == y))
+    from kgen.decision_boundary import boundary_callback, grid_extent, grid_path, plot_frame
+    from kgen.studies import layout, runner
+
+    out = Path(args.out)
+    data = runner.load_dataset(settings)
+    x_range, y_range = grid_extent(data.x_train)
+    report = None
+    # One variant and seed at a time: each run gets the callback that writes
+    # into its own folder.
+    for index, variant in enumerate(STUDY.variants):
+        for seed in range(args.seeds):
+            grids = boundary_callback(layout.run_dir(out, variant.name, seed), x_range, y_range,
+                                      epochs=args.epochs, every=args.every)
+            report = runner.execute(STUDY, settings, out, only=[index], seeds=[seed],
+                                    callbacks=[grids])
+
+    frames = out / "frames"
+    epochs = [0, *range(args.every, args.epochs, args.every), args.epochs]
+    for epoch in epochs:
+        paths = {variant.name: grid_path(layout.run_dir(out, variant.name, 0), epoch)
+                 for variant in STUDY.variants}
+        if not all(path.exists() for path in paths.values()):
+            # A run killed between its backup and this grid resumed after it.
+            print(f"no frame for epoch {epoch}: a run lacks its grid")
+            continue
+        title = "before training (random weights)" if epoch == 0 else f"after {epoch} epochs"
+        plot_frame(frames / f"frame-{epoch:03d}.png",
+                   [(name, np.load(path)) for name, path in paths.items()],
+                   data.x_train, data.y_train,
+                   f"{len(data.x_train)} training points, noise {NOISE}: {title}", x_range, y_range)
+    print("\n" + "\n".join(report.table))
+    print(f"frames (seed 0) in {frames}")
+    return 0
 
 
 if __name__ == "__main__":
