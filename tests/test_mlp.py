@@ -156,6 +156,10 @@ def test_decision_boundary_recipe_is_a_study_with_frames(tmp_path, capsys):
         "model"]["input_dropout"] == 0.0
     printed = capsys.readouterr().out
     assert "| course-mlp |" in printed.replace("`", "")
+    accuracies = [json.loads((tmp_path / "runs" / v / "seed-0" / "result.json").read_text())[
+        "test_accuracy"] for v in ("course-mlp", "plain-mlp")]
+    difference = 100 * (accuracies[0] - accuracies[1])
+    assert f"course-mlp − plain-mlp: {difference:+.1f} points" in printed
     assert (tmp_path / "report.md").exists()
     # Run again: the finished runs are skipped, and the frames drawn from their grids.
     (tmp_path / "frames" / "frame-002.png").unlink()
