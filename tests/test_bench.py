@@ -46,6 +46,7 @@ def test_arguments_round_trip_into_a_config():
     (["--devices", "0", "--backends", "jax"], "devices"),
     (["--devices", "2", "--backends", "torch"], "devices"),
     (["--repeats", "0"], "repeats"),
+    (["--image-size", "0"], "image_size"),
 ])
 def test_bad_arguments_raise_value_error_naming_them(argv, name):
     with pytest.raises(ValueError, match=name):
@@ -87,6 +88,30 @@ def test_measure_backend_in_process():
     assert np.isfinite(result["final_loss"])
     assert result["flops_per_image"] > 0
     assert "keras" in result["versions"]
+
+
+def test_image_size_reaches_the_worker_and_the_reference(monkeypatch):
+    config = parse(["--preset", "small-cnn", "--width", "4", "--batch", "8", "--image-size",
+                    "40", "--backends", keras.backend.backend()])
+    assert config.image_shape == (40, 40, 3)
+    assert "--image-size 40" in " ".join(bench.parent._config_argv(config))
+    from kgen.studies import runner
+
+    shapes = []
+
+    def recording_run_one(planned, settings, data, **options):
+        shapes.append(data.input_shape)
+        return run_one(planned, settings, data, **options)
+
+    run_one = runner.run_one
+    monkeypatch.setattr(runner, "run_one", recording_run_one)
+    tiny = bench.BenchConfig(**TINY, image_size=40, backends=(keras.backend.backend(),),
+                             reference=False)
+    result = bench.measure_backend(tiny, keras.backend.backend())
+    assert shapes == [(40, 40, 3)]
+    small = bench.measure_backend(bench.BenchConfig(**TINY, backends=tiny.backends,
+                                                    reference=False), keras.backend.backend())
+    assert result["flops_per_image"] > small["flops_per_image"]
 
 
 def test_the_bench_times_a_study_run_of_the_resolved_preset(monkeypatch):
@@ -205,6 +230,16 @@ def reference():
     from kgen.bench import torch_reference
 
     return torch_reference
+
+
+def test_reference_trains_on_images_of_the_asked_size(reference):
+    spec = reference.spec_from_preset("small-cnn", 4, 8, 1, 2, 2, 0, image_size=40)
+    assert spec["image_size"] == 40
+    images, labels = bench.random_dataset(16, (40, 40, 3))
+    model_config, train_config = reference.configs_from_spec(spec)
+    result = reference.run(model_config, train_config, images, labels, spec["mean"],
+                           spec["std"], 8, 1, 1, 1, workers=0)
+    assert result["images_per_second"] > 0
 
 
 def test_reference_crop_is_a_window_of_the_padded_image(reference):

@@ -38,6 +38,7 @@ from kgen.bench.config import (
     config_from_args,
     preset_configs,
     random_dataset,
+    random_images_dataset,
 )
 from kgen.bench.machine import machine_info, measure_matmul_gflops, measure_matmul_rates
 from kgen.bench.parent import (
@@ -56,5 +57,5 @@ __all__ = [
     "BACKENDS", "RANDOM_MEAN", "RANDOM_STD", "BenchConfig", "add_arguments", "combine_rounds",
     "config_from_args", "format_table", "forward_flops", "machine_info", "main",
     "measure_backend", "measure_reference", "measure_matmul_gflops", "measure_matmul_rates", "preset_configs",
-    "random_dataset", "run", "run_backend_child", "run_from_args", "run_reference_child",
+    "random_dataset", "random_images_dataset", "run", "run_backend_child", "run_from_args", "run_reference_child",
 ]

@@ -30,6 +30,8 @@ class BenchConfig:
             stem); every width scales with it. `None` keeps the preset's.
             For `resnet9` (stem 64), `width=16` is `width_multiplier=0.25`.
         batch: images per step.
+        image_size: the random images' height and width (32: CIFAR's; 224
+            for the ImageNet-sized `vgg16`).
         steps: timed steps after the warm-up, cut into `windows` windows.
         warmup_steps: steps before timing starts (compilation happens here).
         windows: timed windows; the steady rate is their median.
@@ -47,6 +49,7 @@ class BenchConfig:
     preset: str = "resnet9"
     width: int | None = 16
     batch: int = 256
+    image_size: int = 32
     steps: int = 40
     warmup_steps: int = 5
     windows: int = 4
@@ -67,6 +70,7 @@ class BenchConfig:
         if self.width is not None:
             check_int("width", self.width, minimum=1)
         check_int("batch", self.batch, minimum=1)
+        check_int("image_size", self.image_size, minimum=1)
         check_int("steps", self.steps, minimum=1)
         check_int("warmup_steps", self.warmup_steps, minimum=1)
         check_int("windows", self.windows, minimum=1)
@@ -99,6 +103,10 @@ class BenchConfig:
         check_int("repeats", self.repeats, minimum=1)
         check_int("reference_workers", self.reference_workers, minimum=0)
         check_int("timeout", self.timeout, minimum=1)
+
+    @property
+    def image_shape(self):
+        return (self.image_size, self.image_size, 3)
 
     @property
     def window_steps(self):
@@ -147,6 +155,23 @@ def random_dataset(count, image_shape=(32, 32, 3), num_classes=10, seed=0):
     return images, labels
 
 
+def random_images_dataset(train_count, held_out_count=0, image_shape=(32, 32, 3)):
+    """A `kgen.data.Dataset` of random images (`random_dataset`) to time training
+    on: `train_count` training images (seed 0, the plain-PyTorch reference's
+    pixels) and `held_out_count` validation and as many test images (seed 1)."""
+    from kgen.data import Dataset
+
+    images, labels = random_dataset(train_count, image_shape)
+    held_out, held_out_labels = random_dataset(2 * held_out_count, image_shape, seed=1)
+    return Dataset(
+        name="random", x_train=images, y_train=labels,
+        x_val=held_out[:held_out_count], y_val=held_out_labels[:held_out_count],
+        x_test=held_out[held_out_count:], y_test=held_out_labels[held_out_count:],
+        class_names=tuple(str(i) for i in range(10)),
+        mean=np.asarray(RANDOM_MEAN, "float32"), std=np.asarray(RANDOM_STD, "float32"),
+    )
+
+
 def add_arguments(parser):
     """Adds `kgen bench`'s options to an `argparse` parser."""
     defaults = BenchConfig.__dataclass_fields__
@@ -155,6 +180,8 @@ def add_arguments(parser):
     parser.add_argument("--width", type=int, default=defaults["width"].default,
                         help="stem width; resnet9's full width is 64 (default: %(default)s)")
     parser.add_argument("--batch", type=int, default=defaults["batch"].default)
+    parser.add_argument("--image-size", type=int, default=defaults["image_size"].default,
+                        help="height and width of the images (default: %(default)s)")
     parser.add_argument("--steps", type=int, default=defaults["steps"].default,
                         help="timed steps after the warm-up (default: %(default)s)")
     parser.add_argument("--warmup-steps", type=int, default=defaults["warmup_steps"].default)
@@ -181,7 +208,8 @@ def add_arguments(parser):
 
 def config_from_args(args):
     return BenchConfig(
-        preset=args.preset, width=args.width, batch=args.batch, steps=args.steps,
+        preset=args.preset, width=args.width, batch=args.batch, image_size=args.image_size,
+        steps=args.steps,
         warmup_steps=args.warmup_steps, windows=args.windows, backends=args.backends,
         precision=args.precision, jit_compile=args.jit_compile, devices=args.devices,
         repeats=args.repeats, reference=not args.no_reference,

@@ -197,7 +197,8 @@ def run_reference_child(config):
         "model": dataclasses.asdict(model_config),
         "train": dataclasses.asdict(train_config),
         "mean": RANDOM_MEAN, "std": RANDOM_STD,
-        "batch": config.batch, "warmup_steps": config.warmup_steps,
+        "batch": config.batch, "image_size": config.image_size,
+        "warmup_steps": config.warmup_steps,
         "steps": config.window_steps * config.windows, "windows": config.windows,
         "workers": config.reference_workers,
     }
@@ -228,7 +229,8 @@ def measure_reference():
 
 
 def _config_argv(config):
-    argv = ["--preset", config.preset, "--batch", str(config.batch), "--steps", str(config.steps),
+    argv = ["--preset", config.preset, "--batch", str(config.batch),
+            "--image-size", str(config.image_size), "--steps", str(config.steps),
             "--warmup-steps", str(config.warmup_steps), "--windows", str(config.windows),
             "--precision", config.precision, "--jit-compile", config.jit_compile,
             "--devices", config.devices]

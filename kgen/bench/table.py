@@ -42,6 +42,7 @@ def format_table(results):
     floor = results.get("floor")
     lines = [
         f"{config['preset']} width {config['width']}, batch {config['batch']}, "
+        f"{config.get('image_size', 32)}x{config.get('image_size', 32)} images, "
         f"{config['precision']}, {config['steps']} timed steps in {config['windows']} windows "
         f"after {config['warmup_steps']} warm-up steps, median of {config['repeats']} round(s)",
         "",

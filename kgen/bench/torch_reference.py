@@ -410,11 +410,12 @@ def configs_from_spec(spec):
             from_fields(TrainConfig, spec["train"], "train field"))
 
 
-def spec_from_preset(preset, width, batch, warmup_steps, steps, windows, workers):
+def spec_from_preset(preset, width, batch, warmup_steps, steps, windows, workers,
+                     image_size=32):
     """The spec `kgen bench` passes, built here for a standalone run."""
     model_config, train_config = preset_configs(preset, width, batch)
     return {"model": dataclasses.asdict(model_config), "train": dataclasses.asdict(train_config),
-            "mean": RANDOM_MEAN, "std": RANDOM_STD, "batch": batch,
+            "mean": RANDOM_MEAN, "std": RANDOM_STD, "batch": batch, "image_size": image_size,
             "warmup_steps": warmup_steps, "steps": steps, "windows": windows, "workers": workers}
 
 
@@ -424,6 +425,7 @@ def main(argv=None):
     parser.add_argument("--preset", default="resnet9")
     parser.add_argument("--width", type=int, default=None)
     parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup-steps", type=int, default=5)
     parser.add_argument("--windows", type=int, default=4)
@@ -433,11 +435,13 @@ def main(argv=None):
         spec = json.loads(args.spec)
     else:
         spec = spec_from_preset(args.preset, args.width, args.batch, args.warmup_steps,
-                                args.steps, args.windows, args.workers)
+                                args.steps, args.windows, args.workers, args.image_size)
     model_config, train_config = configs_from_spec(spec)
     batch = spec["batch"]
     window_steps = max(spec["steps"] // spec["windows"], 1)
-    images, labels = random_dataset(batch * (spec["warmup_steps"] + window_steps * spec["windows"]))
+    size = spec.get("image_size", 32)
+    images, labels = random_dataset(batch * (spec["warmup_steps"] + window_steps * spec["windows"]),
+                                    (size, size, 3))
     result = run(model_config, train_config, images, labels, spec["mean"], spec["std"], batch,
                  spec["warmup_steps"], spec["steps"], spec["windows"], spec["workers"])
     result["peak_rss_mb"] = peak_rss_mb()

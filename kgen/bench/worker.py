@@ -7,10 +7,8 @@ inside the functions.
 import statistics
 import time
 
-import numpy as np
-
 import kgen.backend
-from kgen.bench.config import RANDOM_MEAN, RANDOM_STD, bench_variant, random_dataset
+from kgen.bench.config import bench_variant, random_images_dataset
 from kgen.validation import received
 
 
@@ -28,7 +26,6 @@ def measure_backend(config, backend):
     import keras
 
     from kgen import distribution
-    from kgen.data import Dataset
     from kgen.studies import Settings, Study, runner
 
     if keras.backend.backend() != backend:
@@ -38,16 +35,9 @@ def measure_backend(config, backend):
         )
     settings = Settings(dataset="random", epochs=1, seeds=1, precision=config.precision)
     (planned,) = runner.plan(Study(name="bench", variants=(bench_variant(config),)), settings)
-    # The training images are the plain-PyTorch reference's (same seed, same pixels).
-    images, labels = random_dataset(config.batch * config.total_steps)
-    held_out_images, held_out_labels = random_dataset(2 * config.batch, seed=1)
-    dataset = Dataset(
-        name="random", x_train=images, y_train=labels,
-        x_val=held_out_images[:config.batch], y_val=held_out_labels[:config.batch],
-        x_test=held_out_images[config.batch:], y_test=held_out_labels[config.batch:],
-        class_names=tuple(str(i) for i in range(10)),
-        mean=np.asarray(RANDOM_MEAN, "float32"), std=np.asarray(RANDOM_STD, "float32"),
-    )
+    # A batch of validation and test images: the run scores them after the timing.
+    dataset = random_images_dataset(config.batch * config.total_steps, config.batch,
+                                    config.image_shape)
     timer = _window_timer(config)
     jit_compile = {"auto": "auto", "true": True, "false": False}[config.jit_compile]
     with tempfile.TemporaryDirectory() as folder, distribution.data_parallel(config.devices):

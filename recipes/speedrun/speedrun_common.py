@@ -24,8 +24,6 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
-
 REPOSITORY = Path(__file__).resolve().parents[2]
 # The shared copy of CIFAR-10's 50,000 training images, one folder per class.
 SHARED_CIFAR10 = REPOSITORY.parent / "shared" / "data" / "cifar10-jpeg" / "train"
@@ -107,17 +105,11 @@ def epochs_for_minutes(model_config, train_config, minutes, train_images, precis
 
     from kgen import precision as precisions
     from kgen import training
-    from kgen.bench import RANDOM_MEAN, RANDOM_STD, random_dataset
-    from kgen.data import Dataset
+    from kgen.bench import RANDOM_MEAN, RANDOM_STD, random_images_dataset
     from kgen.models import build_cnn
 
     batch = train_config.batch_size
-    images, labels = random_dataset(batch * (TIMED_STEPS + 1))
-    dataset = Dataset(
-        name="random", x_train=images, y_train=labels, x_val=images[:0], y_val=labels[:0],
-        x_test=images[:0], y_test=labels[:0], class_names=tuple(str(i) for i in range(10)),
-        mean=np.asarray(RANDOM_MEAN, "float32"), std=np.asarray(RANDOM_STD, "float32"),
-    )
+    dataset = random_images_dataset(batch * (TIMED_STEPS + 1))
 
     class StepTimer(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
