@@ -120,6 +120,15 @@ STUDIES = {
             "from image to image, the classifier settles on the class frequencies (a "
             "loss of log 10, 2.3026) and from there nothing flows back."),
     },
+    "lenet": {
+        "options": ["--folds", "5", "--limit", "20000", "--epochs", "10"],
+        "why": "LeNet and LeNet with BatchNorm (sigmoid, the presets' plain SGD at lr 0.9 "
+               "and 1.0, batch 256) on 20,000 training images, 10 epochs; 5-fold "
+               "cross-validation (run i validates on fold i of the 20,000 and trains on "
+               "the other four), so the validation column is the cross-validation "
+               "estimate, mean ± std over the folds, beside the test split's accuracy",
+        "reading": "(written after the run)",
+    },
     "double-descent": {
         "options": ["--only", "k1,k2,k3,k4,k6,k8,k12,k16", "--label-noise", "0.2",
                     "--limit", "2000", "--epochs", "100", "--seeds", "1"],

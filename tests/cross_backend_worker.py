@@ -14,6 +14,20 @@ MODELS = {
                                              "head_units": (16,), "drop_connect": 0.3}),
     "resnet9": ("resnet9", {"width_multiplier": 0.125}),
 }
+# And an MLP (kgen.models.MLPClassifier), on feature vectors: features.npy.
+MLP_MODELS = {"course_mlp": ("course-mlp", {"hidden_units": (16, 8)})}
+FEATURES = 6
+
+
+def build(key):
+    import kgen.models
+
+    if key in MLP_MODELS:
+        preset, overrides = MLP_MODELS[key]
+        return kgen.models.create_mlp(preset, FEATURES, 10, mean=[0.5] * FEATURES,
+                                      std=[2.0] * FEATURES, **overrides)
+    preset, overrides = MODELS[key]
+    return kgen.models.create(preset, **overrides)
 
 
 def main(mode, folder):
@@ -24,10 +38,15 @@ def main(mode, folder):
 
     backend = keras.backend.backend()
     images = np.load(os.path.join(folder, "images.npy"))
+    features = np.load(os.path.join(folder, "features.npy"))
+
+    def inputs_of(key):
+        return features if key in MLP_MODELS else images
+
     if mode == "save":
-        for key, (preset, overrides) in MODELS.items():
+        for key in (*MODELS, *MLP_MODELS):
             keras.utils.set_random_seed(hash(backend) % 1000)
-            model = kgen.models.create(preset, **overrides)
+            model = build(key)
             # Move BatchNorm's running statistics off their 0/1 start, so inference
             # exercises them; and give the zero-initialized classifier weights, so the
             # logits depend on everything before it.
@@ -39,19 +58,18 @@ def main(mode, folder):
                     layer.moving_variance.assign(np.random.default_rng(1).uniform(0.5, 2.0, size=layer.moving_variance.shape))
             model.save(os.path.join(folder, f"{key}_{backend}.keras"))
             np.save(os.path.join(folder, f"{key}_{backend}_by_{backend}.npy"),
-                    keras.ops.convert_to_numpy(model(images, training=False)))
+                    keras.ops.convert_to_numpy(model(inputs_of(key), training=False)))
     else:
         for name in os.listdir(folder):
             if not name.endswith(".keras") or name.endswith(f"_{backend}.keras"):
                 continue
             model = kgen.models.load_model(os.path.join(folder, name))  # safe mode
             stem = name[:-len(".keras")]
-            np.save(os.path.join(folder, f"{stem}_by_{backend}.npy"),
-                    keras.ops.convert_to_numpy(model(images, training=False)))
-            # What the file says the model is, against what the saving side built.
             key = stem.rsplit("_", 1)[0]
-            preset, overrides = MODELS[key]
-            expected = kgen.models.create(preset, **overrides).model_config
+            np.save(os.path.join(folder, f"{stem}_by_{backend}.npy"),
+                    keras.ops.convert_to_numpy(model(inputs_of(key), training=False)))
+            # What the file says the model is, against what the saving side built.
+            expected = build(key).model_config
             with open(os.path.join(folder, f"{stem}_by_{backend}.json"), "w") as handle:
                 json.dump({"class": type(model).__name__, "preset": model.preset,
                            "same_config": model.model_config == expected}, handle)

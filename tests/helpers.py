@@ -88,14 +88,15 @@ def precision_policy(name):
 
 
 def check_model_contract(make_model, images, labels, tmp_path, precision="mixed_bfloat16"):
-    """What every model kgen's builder makes must do: a symbolic call of any
+    """What every model kgen's builders make must do (uint8 `images` for the
+    CNNs, float32 feature vectors for the MLPs): a symbolic call of any
     batch size giving one logit per class; one compiled SGD step that changes
     every trainable weight (the zero-initialized classifier randomized first, so
     the gradient reaches the layers before it); a `.keras` round trip with the
     same outputs and class; and, built under `precision`, float32 logits.
     `make_model()` returns a new model each time. Returns the restored model."""
     model = make_model()
-    symbolic = model(keras.KerasTensor((None, *images.shape[1:]), dtype="uint8"))
+    symbolic = model(keras.KerasTensor((None, *images.shape[1:]), dtype=str(images.dtype)))
     assert tuple(symbolic.shape) == (None, model.num_classes)
     randomize_classifier(model)
     check_every_weight_learns(model, images, labels)

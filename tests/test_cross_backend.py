@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.cross_backend_worker import MODELS
+from tests.cross_backend_worker import FEATURES, MLP_MODELS, MODELS
 
 BACKENDS = ("tensorflow", "jax", "torch")
 WORKER = Path(__file__).with_name("cross_backend_worker.py")
@@ -33,6 +33,8 @@ def predictions(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cross")
     np.save(folder / "images.npy",
             np.random.default_rng(0).integers(0, 256, (8, 32, 32, 3), dtype=np.uint8))
+    np.save(folder / "features.npy",
+            np.random.default_rng(1).normal(size=(8, FEATURES)).astype("float32"))
     for backend in BACKENDS:
         run_worker(backend, "save", folder)
     for backend in BACKENDS:
@@ -40,7 +42,7 @@ def predictions(tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("model", sorted(MODELS))
+@pytest.mark.parametrize("model", sorted({**MODELS, **MLP_MODELS}))
 @pytest.mark.parametrize("saved_by, loaded_by", list(itertools.permutations(BACKENDS, 2)))
 def test_predictions_agree_across_backends(predictions, model, saved_by, loaded_by):
     expected = np.load(predictions / f"{model}_{saved_by}_by_{saved_by}.npy")
@@ -49,11 +51,13 @@ def test_predictions_agree_across_backends(predictions, model, saved_by, loaded_
     assert np.abs(actual - expected).max() < 1e-4
 
 
-@pytest.mark.parametrize("model", sorted(MODELS))
+@pytest.mark.parametrize("model", sorted({**MODELS, **MLP_MODELS}))
 @pytest.mark.parametrize("saved_by, loaded_by", list(itertools.permutations(BACKENDS, 2)))
 def test_a_loaded_model_knows_its_preset_and_config(predictions, model, saved_by, loaded_by):
     restored = json.loads((predictions / f"{model}_{saved_by}_by_{loaded_by}.json").read_text())
-    assert restored == {"class": "Classifier", "preset": MODELS[model][0], "same_config": True}
+    preset = {**MODELS, **MLP_MODELS}[model][0]
+    kind = "MLPClassifier" if model in MLP_MODELS else "Classifier"
+    assert restored == {"class": kind, "preset": preset, "same_config": True}
 
 
 def test_a_study_rerun_on_another_backend_is_refused(tmp_path):

@@ -20,6 +20,7 @@ from kgen.decision_boundary import (
     plot_frame,
 )
 from kgen.models import MLPConfig, build_mlp
+from tests.helpers import check_model_contract
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "teaching" / "decision_boundary.py"
 
@@ -36,6 +37,21 @@ def test_course_mlp_is_the_courses_keras_example():
     train = kgen.models.get_mlp("course-mlp").train
     assert (train.optimizer, train.learning_rate, train.momentum, train.nesterov) == (
         "sgd", 0.1, 0.9, False)
+
+
+@pytest.mark.parametrize("name", kgen.models.MLP_PRESETS)
+def test_every_mlp_preset_meets_the_model_contract(name, tmp_path):
+    features = np.random.default_rng(0).normal(size=(4, 6)).astype("float32")
+
+    def make_model():
+        return kgen.models.create_mlp(name, 6, 4, mean=features.mean(0), std=features.std(0))
+
+    restored = check_model_contract(make_model, features, np.arange(4), tmp_path)
+    # The file says what the model is: the preset, its config and its statistics.
+    assert (restored.preset, restored.model_config) == (name, make_model().model_config)
+    assert (restored.input_dim, restored.num_classes) == (6, 4)
+    np.testing.assert_allclose(restored.mean, features.mean(0), rtol=1e-6)
+    assert kgen.models.load_model(tmp_path / "model.keras").preset == name  # safe mode
 
 
 def test_mlp_standardizes_its_inputs_and_learns():

@@ -16,7 +16,7 @@ from kgen.config import (
 )
 from kgen.models.builder import Classifier, build_cnn, model_name
 from kgen.models.loading import load_model
-from kgen.models.mlp import build_mlp
+from kgen.models.mlp import MLPClassifier, build_mlp
 from kgen.models.weights import weight_statistics
 from kgen.presets import LADDER, MLP_PRESETS, Preset, derive, get, get_mlp, names, register
 
@@ -39,11 +39,12 @@ def create_mlp(name, input_dim, num_classes, mean=None, std=None, **overrides):
     `get_mlp(name).train`."""
     preset = get_mlp(name)
     config = replace_fields(preset.model, overrides, "MLP")
-    return build_mlp(config, input_dim, num_classes, mean=mean, std=std, name=model_name(name))
+    return build_mlp(config, input_dim, num_classes, mean=mean, std=std, name=model_name(name),
+                     preset=name)
 
 
 __all__ = [
-    "LADDER", "MLP_PRESETS", "Augmentation", "Classifier", "Erasing", "MLPConfig", "ModelConfig",
+    "LADDER", "MLP_PRESETS", "Augmentation", "Classifier", "Erasing", "MLPClassifier", "MLPConfig", "ModelConfig",
     "Preset", "Stage", "TrainConfig", "build_cnn", "build_mlp", "create", "create_mlp", "derive",
     "get", "get_mlp", "load_model", "model_name", "names", "register",
     "replace_fields", "weight_statistics",

@@ -302,6 +302,26 @@ DOUBLE_DESCENT = {
     ],
 }
 
+# The course's 5x5-convolution example (d2l's "Batch Normalization" chapter):
+# LeNet with sigmoid, and the same network with BatchNorm after every convolution
+# and hidden dense layer, each at its preset's learning rate (0.9 and 1.0).
+LENET = {
+    "name": "lenet",
+    "title": "LeNet with sigmoid, without and with BatchNorm",
+    "description": (
+        "LeNet (5x5 convolutions of 6 and 16 channels, 2x2 average pooling, dense 120 "
+        "and 84, sigmoid) trained with plain SGD, and the same network with BatchNorm "
+        "after every convolution and hidden dense layer, before the sigmoid: the "
+        "course's example of BatchNorm letting a saturating network train."
+    ),
+    "course_note": "the course gives no figures for this study",
+    "compare": "first",
+    "variants": [
+        {"name": "lenet", "preset": "lenet"},
+        {"name": "lenet-bn", "preset": "lenet-bn"},
+    ],
+}
+
 STUDIES = {study["name"]: study for study in (LADDER, NORMALIZATION, OVERFITTING, TRAINING,
                                               PENALTIES, BATCHNORM_POSITION, BATCHNORM_BATCH_SIZE,
-                                              SIGMOID_DEPTH, DOUBLE_DESCENT)}
+                                              SIGMOID_DEPTH, DOUBLE_DESCENT, LENET)}

@@ -342,21 +342,20 @@ def build_model(planned_variant, data, settings, mean=None, std=None, name=None)
     a `transfer` variant the backbone with a new classifier for `data`'s
     classes (the backbone keeps the input statistics it was trained with)."""
     name = name or kgen.models.model_name(planned_variant.variant.name)
-    if isinstance(planned_variant.model, kgen.config.MLPConfig):
-        if len(data.input_shape) != 1:
-            raise ValueError(f"variant {planned_variant.variant.name!r}: the MLP preset "
-                             f"{planned_variant.preset.name!r} takes feature vectors (for "
-                             f"example --dataset two-moons), and {data.name!r} holds images "
-                             f"of shape {tuple(data.input_shape)}. "
-                             f"Received: dataset={data.name!r}")
-        return kgen.models.build_mlp(planned_variant.model, data.input_shape[0],
-                                     data.num_classes, mean=mean, std=std, name=name)
-    if len(data.input_shape) != 3:
+    is_mlp = isinstance(planned_variant.model, kgen.config.MLPConfig)
+    if is_mlp != (len(data.input_shape) == 1):
+        takes, holds, hint = (
+            ("feature vectors (for example --dataset two-moons)", "images", "") if is_mlp else
+            ("images", "feature vectors",
+             f": train an MLP preset ({', '.join(kgen.presets.MLP_PRESETS)}) on it"))
         raise ValueError(f"variant {planned_variant.variant.name!r}: the preset "
-                         f"{planned_variant.preset.name!r} takes images, and {data.name!r} "
-                         f"holds feature vectors of shape {tuple(data.input_shape)}: train an "
-                         f"MLP preset ({', '.join(kgen.presets.MLP_PRESETS)}) on it. "
+                         f"{planned_variant.preset.name!r} takes {takes}, and {data.name!r} "
+                         f"holds {holds} of shape {tuple(data.input_shape)}{hint}. "
                          f"Received: dataset={data.name!r}")
+    if is_mlp:
+        return kgen.models.build_mlp(planned_variant.model, data.input_shape[0],
+                                     data.num_classes, mean=mean, std=std, name=name,
+                                     preset=planned_variant.preset.name)
     if planned_variant.backbone is None:
         return kgen.models.build_cnn(planned_variant.model, data.input_shape, data.num_classes,
                                      mean=mean, std=std, name=name,
