@@ -24,7 +24,8 @@ TINY = ["--epochs", "1", "--limit", "256", "--eval-limit", "32", "--width-scale"
 STUDY_VARIANTS = {"normalization": "none,weight", "overfitting": "base,dropconnect",
                   "training": "sigmoid,scale-symmetric", "penalties": "none,l1",
                   "bn_position": "none,bn-after-relu", "bn_batch_size": "group-256,batch-256",
-                  "sigmoid_depth": "sigmoid-3,relu-3", "double_descent": "k1,k4"}
+                  "sigmoid_depth": "sigmoid-3,relu-3", "double_descent": "k1,k4",
+                  "lenet": "lenet,lenet-bn"}
 
 
 def load(path):
