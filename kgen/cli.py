@@ -183,7 +183,8 @@ def build_parser():
     train.add_argument("preset", help="a preset name (see `kgen list`)")
     train.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                        dest="overrides",
-                       help="override a ModelConfig, Augmentation or TrainConfig field, e.g. "
+                       help="override a ModelConfig, Augmentation or TrainConfig field (an "
+                            "MLP preset's: MLPConfig or TrainConfig), e.g. "
                             "--set l2=1e-4 --set normalization=group --set flip=random; "
                             "VALUE is read as JSON when it parses, else as a string "
                             "(repeatable)")
