@@ -44,28 +44,54 @@ def class_one_probability(model, x_range, y_range, points=GRID_POINTS):
 
     xs, ys = grid_axes(x_range, y_range, points)
     grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
-    logits = model.predict(grid, batch_size=8192, verbose=0)
-    probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=-1))
-    return probabilities[:, 1].reshape(points, points)
+    # The model is called directly, not through `predict`: on PyTorch each
+    # `predict` draws a seed from the global generator (its DataLoader), which
+    # would change the training a callback only watches.
+    probabilities = [
+        keras.ops.convert_to_numpy(keras.ops.softmax(model(grid[start:start + 8192],
+                                                           training=False), axis=-1))
+        for start in range(0, len(grid), 8192)]
+    return np.concatenate(probabilities)[:, 1].reshape(points, points)
+
+
+def frame_epochs(epochs, every):
+    """The epochs a grid is recorded after: 0 (before training), every
+    `every`-th and the last."""
+    epochs = check_int("epochs", epochs, minimum=1)
+    every = check_int("every", every, minimum=1)
+    return [0, *range(every, epochs, every), epochs]
 
 
 def boundary_callback(directory, x_range, y_range, epochs, every, points=GRID_POINTS):
     """A Keras callback that saves the model's class-1 probability grid
-    (`class_one_probability`) as `directory/boundary-EEE.npy` before training
-    (EEE = 000), after every `every` epochs and after epoch `epochs`."""
+    (`class_one_probability`) as `directory/boundary-EEE.npy` after each of
+    `frame_epochs(epochs, every)` (EEE = 000: before training). It only reads
+    the model. A run resumed after a kill records a frame epoch's grid that the
+    kill left unwritten, from the restored weights, when it starts."""
     import keras
 
-    epochs = check_int("epochs", epochs, minimum=1)
-    every = check_int("every", every, minimum=1)
+    wanted = set(frame_epochs(epochs, every))
 
     class BoundaryGrids(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.started = False
+
         def on_epoch_begin(self, epoch, logs=None):
-            if epoch == 0:
-                self._save(0)
+            # The weights after `epoch` epochs (restored, for a resumed run).
+            if not self.started and epoch in wanted and not grid_path(directory, epoch).exists():
+                self._save(epoch)
+            self.started = True
 
         def on_epoch_end(self, epoch, logs=None):
-            if (epoch + 1) % every == 0 or epoch + 1 == epochs:
+            if epoch + 1 in wanted:
                 self._save(epoch + 1)
+
+        def on_train_end(self, logs=None):
+            # A run resumed after its last epoch trains none: its last grid,
+            # if the kill came before it (not for a run stopped on a NaN loss).
+            if (not self.started and not self.model.stop_training
+                    and not grid_path(directory, epochs).exists()):
+                self._save(epochs)
 
         def _save(self, epoch):
             grid = class_one_probability(self.model, x_range, y_range, points)

@@ -91,6 +91,7 @@ def test_list(capsys):
     (["train", "course-mlp", "--dataset", "two-moons", "--width-scale", "0.5"],
      ["hidden_units", "width_scale=0.5"]),
     (["train", "course-mlp", "--set", "stages=[]"], ["--set field 'stages'", "hidden_units"]),
+    (["train", "course-mpl"], ["'course-mpl'", "course-mlp"]),
     (["nonsense"], ["invalid choice", "'nonsense'"]),
 ])
 def test_bad_input_exits_2_with_one_line_and_no_files(argv, fragments, tmp_path, capsys):

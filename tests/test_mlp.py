@@ -3,6 +3,7 @@ recipe (the course's opening picture)."""
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import keras
@@ -14,6 +15,7 @@ from kgen.data.toy import two_moons
 from kgen.decision_boundary import (
     boundary_callback,
     class_one_probability,
+    frame_epochs,
     grid_axes,
     grid_extent,
     grid_path,
@@ -52,6 +54,32 @@ def test_every_mlp_preset_meets_the_model_contract(name, tmp_path):
     assert (restored.input_dim, restored.num_classes) == (6, 4)
     np.testing.assert_allclose(restored.mean, features.mean(0), rtol=1e-6)
     assert kgen.models.load_model(tmp_path / "model.keras").preset == name  # safe mode
+
+
+def test_a_saved_mlp_keeps_its_precision_policy(tmp_path):
+    from kgen import precision
+
+    with precision.policy("mixed_bfloat16"):
+        model = kgen.models.create_mlp("course-mlp", 3, 2)
+    model.save(tmp_path / "mixed.keras")
+    restored = kgen.models.load_model(tmp_path / "mixed.keras")
+    assert keras.config.dtype_policy().name == "float32"  # the caller's is untouched
+    assert restored.built_with_policy == "mixed_bfloat16"
+    assert restored.get_layer("hidden0_dense").dtype_policy.name == "mixed_bfloat16"
+
+
+@pytest.mark.parametrize("variant, settings, message", [
+    ({"scaling": "unit"}, {}, "scaling='unit'"),
+    ({"train": {"transfer": "probe"}}, {}, "transfer='probe'"),
+    ({}, {"flip_tta": True}, "flip_tta=True"),
+    ({}, {"width_scale": 0.25}, "--width-scale 1"),
+])
+def test_the_runner_refuses_image_settings_for_an_mlp(variant, settings, message):
+    from kgen.studies import Settings, Study, Variant, runner
+
+    study = Study(name="mlp", variants=(Variant(name="mlp", preset="course-mlp", **variant),))
+    with pytest.raises(ValueError, match=re.escape(message)):
+        runner.plan(study, Settings(dataset="two-moons", **settings))
 
 
 def test_mlp_standardizes_its_inputs_and_learns():
@@ -126,18 +154,50 @@ def test_class_one_probability_follows_the_model(tmp_path):
     assert (tmp_path / "frame.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def fit_with(callbacks, epochs=5, initial_epoch=0, seed=0):
+    """course-mlp fitted on two moons from seed `seed`; returns its weights."""
+    keras.utils.set_random_seed(seed)
+    model = kgen.models.create_mlp("course-mlp", 2, 2, input_dropout=0.0)
+    model.compile(keras.optimizers.SGD(0.1, momentum=0.9),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x, y = two_moons(64)
+    model.fit(x, y, epochs=epochs, initial_epoch=initial_epoch, batch_size=16, verbose=0,
+              callbacks=callbacks)
+    return model
+
+
 def test_boundary_callback_saves_grids_before_training_every_n_epochs_and_at_the_end(tmp_path):
-    model = linear_model()
-    model.compile(keras.optimizers.SGD(0.0), keras.losses.SparseCategoricalCrossentropy(
-        from_logits=True))
-    x, y = two_moons(32)
     callback = boundary_callback(tmp_path, (-1, 1), (-1, 1), epochs=5, every=2, points=4)
-    model.fit(x, y, epochs=5, batch_size=16, verbose=0, callbacks=[callback])
+    model = fit_with([callback])
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "boundary-000.npy", "boundary-002.npy", "boundary-004.npy", "boundary-005.npy"]
     np.testing.assert_allclose(np.load(grid_path(tmp_path, 5)),
                                class_one_probability(model, (-1, 1), (-1, 1), points=4),
                                rtol=1e-6)
+    assert not np.allclose(np.load(grid_path(tmp_path, 0)), np.load(grid_path(tmp_path, 5)))
+    assert frame_epochs(5, 2) == [0, 2, 4, 5] and frame_epochs(4, 2) == [0, 2, 4]
+
+
+def test_boundary_callback_only_watches(tmp_path):
+    # The same seed with and without the callback trains the same weights (on
+    # PyTorch, `predict` would draw from the global generator and change them).
+    watched = fit_with([boundary_callback(tmp_path, (-1, 1), (-1, 1), epochs=5, every=1)])
+    alone = fit_with([])
+    for a, b in zip(watched.weights, alone.weights):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
+
+
+def test_a_resumed_run_records_the_grid_its_kill_left_unwritten(tmp_path):
+    # Killed after epoch 2's backup and before its grid: resumed at epoch 2.
+    callback = boundary_callback(tmp_path, (-1, 1), (-1, 1), epochs=5, every=2, points=4)
+    fit_with([callback], initial_epoch=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "boundary-002.npy", "boundary-004.npy", "boundary-005.npy"]
+    # Killed after the last epoch: the resumed run trains no epoch.
+    grid_path(tmp_path, 5).unlink()
+    fit_with([boundary_callback(tmp_path, (-1, 1), (-1, 1), epochs=5, every=2, points=4)],
+             initial_epoch=5)
+    assert grid_path(tmp_path, 5).exists()
 
 
 def test_grid_extent_is_the_points_box_with_a_margin():
@@ -182,4 +242,28 @@ def test_decision_boundary_recipe_is_a_study_with_frames(tmp_path, capsys):
     assert recipe.main(["--epochs", "3", "--every", "2", "--out", str(tmp_path)]) == 0
     assert "finished already" in capsys.readouterr().out
     assert (tmp_path / "frames" / "frame-002.png").exists()
+    # Another --every on the finished runs: no stale frames, and the missing grids named.
+    assert recipe.main(["--epochs", "3", "--every", "1", "--out", str(tmp_path)]) == 0
+    assert "no frame for epoch 1: no grid" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "frames").glob("frame-*.png")) == [
+        "frame-000.png", "frame-002.png", "frame-003.png"]
+    # Other epochs are other runs: refused, then retrained with --force.
+    assert recipe.main(["--epochs", "2", "--every", "1", "--out", str(tmp_path)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert recipe.main(["--epochs", "2", "--every", "1", "--force", "--out", str(tmp_path)]) == 0
+    assert sorted(p.name for p in (tmp_path / "frames").glob("frame-*.png")) == [
+        "frame-000.png", "frame-001.png", "frame-002.png"]
     assert recipe.main(["--every", "0", "--out", str(tmp_path)]) == 2
+
+
+def test_the_paired_difference_leaves_out_a_diverged_seed(tmp_path):
+    recipe = load_recipe()
+    accuracies = {"plain-mlp": [0.80, 0.85, None], "course-mlp": [0.83, 0.86, 0.90]}
+    for variant, values in accuracies.items():
+        for seed, value in enumerate(values):
+            run = tmp_path / "runs" / variant / f"seed-{seed}"
+            run.mkdir(parents=True)
+            (run / "result.json").write_text(json.dumps({"test_accuracy": value}))
+    line = recipe.paired_test_difference(tmp_path, 3, 2000)
+    assert "+2.0 ± 1.4 points (mean ± std over 2 seeds, 1 left out: a run diverged: +3.0, +1.0)" \
+        in line

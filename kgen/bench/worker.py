@@ -16,10 +16,10 @@ def measure_backend(config, backend):
     """Trains `config.preset` on the current Keras backend; returns its figures.
 
     Runs in a child whose `KERAS_BACKEND` the parent set to `backend`. The
-    unit timed is a study's run (`kgen.studies.runner.run_one`: its journal,
-    backups and NaN check included), one epoch of `config.total_steps` steps
-    on random images; a batch of validation and test images is scored after
-    the timed windows.
+    unit is a study's run (`kgen.studies.runner.run_one`), one epoch of
+    `config.total_steps` steps on random images: the timed windows hold its
+    steps with their per-step callbacks (the NaN check); its journal, backup
+    and the scoring of a batch of validation and test images come after them.
     """
     import tempfile
 

@@ -139,16 +139,22 @@ class Classifier(keras.Model):
         config["model_config"] = ModelConfig.from_dict(config["model_config"])
         config["extra_augmentation"] = [keras.saving.deserialize_keras_object(layer)
                                         for layer in config.get("extra_augmentation", ())]
-        # Rebuild under the policy the layers were built with (a mixed-precision
-        # model stays mixed wherever it is loaded), then restore the caller's.
-        policy = config.pop("dtype_policy_name", None)
-        previous = keras.config.dtype_policy()
-        if policy is not None:
-            keras.config.set_dtype_policy(policy)
-        try:
-            return cls(**config)
-        finally:
-            keras.config.set_dtype_policy(previous)
+        return rebuild_under_policy(cls, config)
+
+
+def rebuild_under_policy(cls, config):
+    """`cls(**config)` under the dtype policy its layers were built with
+    (`config["dtype_policy_name"]`), so a mixed-precision model stays mixed
+    wherever it is loaded; the caller's policy is restored after."""
+    config = dict(config)
+    policy = config.pop("dtype_policy_name", None)
+    previous = keras.config.dtype_policy()
+    if policy is not None:
+        keras.config.set_dtype_policy(policy)
+    try:
+        return cls(**config)
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def _check_statistics(mean, std, channels):

@@ -10,7 +10,12 @@ import keras
 import numpy as np
 
 from kgen.config import MLPConfig
-from kgen.models.builder import activation_layer, kernel_initializer, kernel_regularizer
+from kgen.models.builder import (
+    activation_layer,
+    kernel_initializer,
+    kernel_regularizer,
+    rebuild_under_policy,
+)
 from kgen.validation import check_int, check_per_channel, received
 
 
@@ -31,8 +36,8 @@ def build_mlp(config, input_dim, num_classes, mean=None, std=None, name="mlp", p
 class MLPClassifier(keras.Model):
     """A kgen MLP that knows what it was built from, like `Classifier` for the
     CNNs: `get_config` holds the `MLPConfig`, the input size, the classes, the
-    input statistics and the preset's name, so a `.keras` file says what the
-    model is and loads in safe mode.
+    input statistics, the preset's name and the dtype policy, so a `.keras`
+    file says what the model is and loads in safe mode, mixed precision kept.
 
     Attributes:
         model_config: the `MLPConfig`.
@@ -76,6 +81,7 @@ class MLPClassifier(keras.Model):
         self.input_dim = input_dim
         self.num_classes = num_classes
         self.mean, self.std = mean, std
+        self.built_with_policy = keras.config.dtype_policy().name
 
     def get_config(self):
         return {
@@ -87,13 +93,14 @@ class MLPClassifier(keras.Model):
             "mean": None if self.mean is None else list(self.mean),
             "std": None if self.std is None else list(self.std),
             "preset": self.preset,
+            "dtype_policy_name": self.built_with_policy,
         }
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
         config["model_config"] = MLPConfig.from_dict(config["model_config"])
-        return cls(**config)
+        return rebuild_under_policy(cls, config)
 
 
 def _kernel_arguments(config):

@@ -117,11 +117,7 @@ def plan(study, settings):
     for variant in study.variants:
         preset, model, train = resolve_variant(variant)
         if isinstance(model, kgen.config.MLPConfig):
-            if settings.width_scale != 1.0:
-                raise ValueError(f"variant {variant.name!r}: `width_scale` scales the CNN "
-                                 f"presets' widths; the MLP preset {preset.name!r} has "
-                                 f"none (set its `hidden_units`). "
-                                 f"Received: width_scale={settings.width_scale}")
+            check_mlp_variant(variant, preset, train, settings)
         else:
             model = dataclasses.replace(
                 model, width_multiplier=model.width_multiplier * settings.width_scale
@@ -153,6 +149,28 @@ def plan(study, settings):
                          "('probe' or 'fine-tune'); this study has none (`kgen transfer` builds "
                          f"one). Received: backbone={settings.backbone!r}")
     return planned
+
+
+def check_mlp_variant(variant, preset, train, settings):
+    """Refuses what an MLP on feature vectors cannot do: the image-only
+    settings and choices, each named."""
+    where = f"variant {variant.name!r} (the MLP preset {preset.name!r})"
+    if settings.width_scale != 1.0:
+        raise ValueError(f"{where}: `width_scale` scales the CNN presets' widths, and an MLP "
+                         "has none (set its `hidden_units`; --quick sets width_scale 0.25, "
+                         "so pass --width-scale 1 with it). "
+                         f"Received: width_scale={settings.width_scale}")
+    if settings.flip_tta:
+        raise ValueError(f"{where}: `flip_tta` mirrors images, and an MLP takes feature "
+                         f"vectors. Received: flip_tta={settings.flip_tta}")
+    if train.transfer != "none":
+        raise ValueError(f"{where}: `transfer` starts from a kgen CNN backbone; an MLP trains "
+                         f"from scratch. Received: transfer={train.transfer!r}")
+    if variant.scaling != "standardize":
+        # "unit" and "symmetric" are pixel scalings ([0, 1], [-1, 1]).
+        raise ValueError(f"{where}: an MLP standardizes its features with their own "
+                         "statistics; the other scalings are for pixels. "
+                         f"Received: scaling={variant.scaling!r}")
 
 
 def transfer_backbone(variant, model, settings, checked):

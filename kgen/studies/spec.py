@@ -228,6 +228,10 @@ def resolve_variant(variant):
         if not isinstance(getattr(variant, key), dict):
             raise TypeError(f"{where}: `{key}` must be a dict of field overrides. "
                             f"{received(key, getattr(variant, key))}")
+    try:
+        check_choice("preset", variant.preset, (*presets.names(), *presets.MLP_PRESETS))
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from None
     if variant.preset in presets.MLP_PRESETS:  # an MLP, on feature vectors
         preset = presets.get_mlp(variant.preset)
         try:
@@ -412,10 +416,10 @@ def variant_from_assignments(preset, assignments):
     from kgen import presets
     from kgen.config import Augmentation, MLPConfig, ModelConfig, TrainConfig
 
+    check_choice("preset", preset, (*presets.names(), *presets.MLP_PRESETS))
     if preset in presets.MLP_PRESETS:
         model_fields, augmentation_fields = [f.name for f in dataclasses.fields(MLPConfig)], []
     else:
-        presets.get(preset)
         model_fields = [f.name for f in dataclasses.fields(ModelConfig)]
         augmentation_fields = [f.name for f in dataclasses.fields(Augmentation)]
     train_fields = [f.name for f in dataclasses.fields(TrainConfig)]

@@ -66,6 +66,8 @@ def parse(argv):
     parser.add_argument("--seeds", type=int, default=1,
                         help="runs per variant; the frames are seed 0's")
     parser.add_argument("--out", default="runs/teaching/decision-boundary")
+    parser.add_argument("--force", action="store_true",
+                        help="retrain runs of other settings in --out from scratch")
     parser.add_argument("--backend", default=None)
     args = parser.parse_args(argv)
     if args.every < 1:
@@ -85,7 +87,13 @@ def run(args):
 
     import numpy as np
 
-    from kgen.decision_boundary import boundary_callback, grid_extent, grid_path, plot_frame
+    from kgen.decision_boundary import (
+        boundary_callback,
+        frame_epochs,
+        grid_extent,
+        grid_path,
+        plot_frame,
+    )
     from kgen.studies import layout, runner
 
     out = Path(args.out)
@@ -99,16 +107,20 @@ def run(args):
             grids = boundary_callback(layout.run_dir(out, variant.name, seed), x_range, y_range,
                                       epochs=args.epochs, every=args.every)
             report = runner.execute(STUDY, settings, out, only=[index], seeds=[seed],
-                                    callbacks=[grids])
+                                    callbacks=[grids], force=args.force)
 
     frames = out / "frames"
-    epochs = [0, *range(args.every, args.epochs, args.every), args.epochs]
-    for epoch in epochs:
+    for stale in frames.glob("frame-*.png"):  # an earlier --every's
+        stale.unlink()
+    for epoch in frame_epochs(args.epochs, args.every):
         paths = {variant.name: grid_path(layout.run_dir(out, variant.name, 0), epoch)
                  for variant in STUDY.variants}
-        if not all(path.exists() for path in paths.values()):
-            # A run killed between its backup and this grid resumed after it.
-            print(f"no frame for epoch {epoch}: a run lacks its grid")
+        missing = [str(path) for path in paths.values() if not path.exists()]
+        if missing:
+            # Grids are recorded while a run trains: a finished run has those
+            # of the --every it was trained with.
+            print(f"no frame for epoch {epoch}: no grid {', '.join(missing)} (its run was "
+                  "trained with another --every; --force retrains it)")
             continue
         title = "before training (random weights)" if epoch == 0 else f"after {epoch} epochs"
         plot_frame(frames / f"frame-{epoch:03d}.png",
@@ -134,12 +146,18 @@ def paired_test_difference(out, seeds, test_points):
     accuracy = {variant.name: [read_json(layout.run_dir(out, variant.name, seed) / "result.json")
                                ["test_accuracy"] for seed in range(seeds)]
                 for variant in STUDY.variants}
+    # A diverged run has no test accuracy: its seed is left out of the pairs.
     differences = [100 * (course - plain)
-                   for course, plain in zip(accuracy["course-mlp"], accuracy["plain-mlp"])]
-    spread = f" ± {statistics.stdev(differences):.1f}" if seeds > 1 else ""
+                   for course, plain in zip(accuracy["course-mlp"], accuracy["plain-mlp"])
+                   if course is not None and plain is not None]
+    if not differences:
+        return "test accuracy, course-mlp − plain-mlp: no seed with both runs completed"
+    spread = f" ± {statistics.stdev(differences):.1f}" if len(differences) > 1 else ""
+    left_out = seeds - len(differences)
     error = 100 * math.sqrt(0.25 / test_points)
     return (f"test accuracy, course-mlp − plain-mlp: {statistics.mean(differences):+.1f}{spread} "
-            f"points (mean ± std over {seeds} seed{'s' if seeds > 1 else ''}: "
+            f"points (mean ± std over {len(differences)} seed{'s' if len(differences) > 1 else ''}"
+            + (f", {left_out} left out: a run diverged" if left_out else "") + ": "
             + ", ".join(f"{d:+.1f}" for d in differences)
             + f"); one test accuracy's binomial standard error is at most ±{error:.1f} on "
             f"{test_points:,} points")
