@@ -253,10 +253,11 @@ def execute(study, settings, out_dir, only=None, force=False, executor="local", 
     fingerprint = dataset_fingerprint(data)
     check_runs([(p, seed) for p in planned for seed in seeds], settings, data, out_dir,
                force=force, data_fingerprint=fingerprint)
-    log(f"kgen {kgen.__version__}: study {study.name!r}, {len(selected.variants)} variants x "
-        f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''} = "
-        f"{len(selected.variants) * len(seeds)} runs, backend "
-        f"{keras.backend.backend()}, keras {keras.__version__}")
+    variants, runs = len(selected.variants), len(selected.variants) * len(seeds)
+    log(f"kgen {kgen.__version__}: study {study.name!r}, {variants} variant"
+        f"{'s' if variants > 1 else ''} x {len(seeds)} seed{'s' if len(seeds) > 1 else ''} = "
+        f"{runs} run{'s' if runs > 1 else ''}, backend {keras.backend.backend()}, "
+        f"keras {keras.__version__}")
     for line in header:
         log(line)
     log("settings: " + ", ".join(f"{k}={v}" for k, v in settings.to_dict().items()
